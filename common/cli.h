@@ -1,0 +1,55 @@
+/*
+ * Command-line glue shared by every tool: the parsers of parse.h wrapped so
+ * that bad input ends with one line naming the value and what is accepted,
+ * exit status 2; and the options every tool has (--json, --duration,
+ * --print-bpf, --help).
+ */
+#ifndef BCCNET_CLI_H
+#define BCCNET_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+enum {
+	OPT_JSON = 1000,
+	OPT_DURATION,
+	OPT_PRINT_BPF,
+	OPT_HELP,
+};
+
+#define CLI_COMMON_LONG_OPTS                                                    \
+	{ "json", no_argument, NULL, OPT_JSON },                                \
+	{ "duration", required_argument, NULL, OPT_DURATION },                  \
+	{ "print-bpf", no_argument, NULL, OPT_PRINT_BPF },                      \
+	{ "help", no_argument, NULL, 'h' }
+
+#define CLI_COMMON_HELP                                                         \
+	"      --json             one JSON object per line on stdout\n"         \
+	"      --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n" \
+	"      --print-bpf        print the cflags and BPF text, load nothing\n" \
+	"  -h, --help             show this help\n"
+
+struct common_opts {
+	bool json;
+	bool print_bpf;
+	double duration_s; /* 0: run until a signal */
+};
+
+/* Handles a common option; returns false if c is not one. */
+bool cli_common_option(int c, const char *arg, struct common_opts *o, const char *usage);
+_Noreturn void cli_bad_option(void);
+
+uint16_t cli_port(const char *opt, const char *arg);
+size_t cli_port_list(const char *opt, const char *arg, uint16_t *ports, size_t max);
+uint32_t cli_pid(const char *opt, const char *arg);
+double cli_seconds(const char *opt, const char *arg, double min, double max);
+struct ip_addr cli_ip(const char *opt, const char *arg);
+uint8_t cli_protocol(const char *opt, const char *arg, bool allow_icmp);
+const char *cli_ifname(const char *opt, const char *arg);
+void cli_no_extra_args(int argc, char **argv);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The one wrapper around libbcc (the only file that includes <bcc/...>):
+ * compile the embedded BPF C with -D cflags, load functions, attach them,
+ * poll the ring buffer, tear everything down. Errors are returned (negative
+ * errno) with a message in loader__error(); nothing here prints.
+ */
+#ifndef BCCNET_LOADER_H
+#define BCCNET_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loader;
+
+typedef int (*loader_event_fn)(void *ctx, void *data, size_t size);
+
+struct loader *loader__open(const char *text, char *const *cflags, int ncflags, char *err,
+			    size_t errlen);
+/* TRACEPOINT_PROBE(cat, ev) functions are named tracepoint__<cat>__<ev>. */
+int loader__attach_tp(struct loader *l, const char *category, const char *event);
+int loader__attach_raw_tp(struct loader *l, const char *func, const char *tp);
+int loader__attach_kprobe(struct loader *l, const char *func, const char *kfunc, bool retprobe);
+/* Loads (verifies) a function without attaching it: for paths this kernel cannot attach. */
+int loader__load_only(struct loader *l, const char *func, int prog_type);
+bool loader__kprobes_supported(void);
+/* libbcc reads tracepoint formats from tracefs; `ip netns exec` hides the
+ * mount, so mount it (in our own mount namespace) when it is missing. */
+int loader__ensure_tracefs(char *err, size_t errlen);
+bool loader__tracepoint_exists(const char *category, const char *event);
+
+int loader__map_fd(struct loader *l, const char *map);
+int loader__open_ringbuf(struct loader *l, const char *map, loader_event_fn fn, void *ctx);
+/* Polls the ring buffer; returns events handled or a negative errno (EINTR is 0). */
+int loader__poll(struct loader *l, int timeout_ms);
+/* Events the BPF side could not submit (ring buffer full), from the bccnet_lost map. */
+uint64_t loader__lost_events(struct loader *l);
+/* Map access by descriptor: 0 or -errno. next_key with key NULL gives the first key. */
+int loader__map_lookup(int fd, const void *key, void *value);
+int loader__map_update(int fd, const void *key, const void *value);
+int loader__map_delete(int fd, const void *key);
+int loader__map_next_key(int fd, const void *key, void *next);
+/* Frees the compiler's memory once everything is loaded and attached; maps
+ * fetched with loader__map_fd() before stay usable. */
+void loader__drop_compiler(struct loader *l);
+const char *loader__error(const struct loader *l);
+void loader__free(struct loader *l);
+
+#endif

@@ -1,0 +1,18 @@
+/* Network devices of the caller's network namespace (ioctl, not sysfs:
+ * /sys/class/net shows the namespace that mounted sysfs, not ours). */
+#ifndef BCCNET_NETDEV_H
+#define BCCNET_NETDEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 if the device exists, 0 if not. */
+int netdev_exists(const char *name);
+/* The driver name ethtool reports ("tun", "veth", ...); 0 or -errno. */
+int netdev_driver(const char *name, char *driver, size_t len);
+/* Number of TX and RX queues (real_num_*); 0 or -errno. */
+int netdev_queue_counts(const char *name, unsigned *tx, unsigned *rx);
+/* Inode number of the caller's network namespace (what BTF's net->ns.inum holds). */
+uint32_t netns_inode_self(void);
+
+#endif

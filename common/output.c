@@ -1,0 +1,145 @@
+#include "output.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static bool json_mode;
+static bool first_field;
+
+void out_set_json(bool json)
+{
+	json_mode = json;
+	setlinebuf(stdout);
+}
+
+bool out_is_json(void) { return json_mode; }
+
+void out_begin(void)
+{
+	first_field = true;
+	if (json_mode)
+		fputc('{', stdout);
+}
+
+void out_end(void)
+{
+	if (json_mode)
+		fputs("}\n", stdout);
+	fflush(stdout);
+}
+
+static void json_key(const char *key)
+{
+	char buf[128];
+
+	json_escape(key, buf, sizeof(buf));
+	printf("%s\"%s\":", first_field ? "" : ",", buf);
+	first_field = false;
+}
+
+size_t json_escape(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		char tmp[8];
+		const char *piece = tmp;
+
+		if (*p == '"' || *p == '\\')
+			snprintf(tmp, sizeof(tmp), "\\%c", *p);
+		else if (*p == '\n')
+			piece = "\\n";
+		else if (*p == '\t')
+			piece = "\\t";
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+		else
+			snprintf(tmp, sizeof(tmp), "%c", *p);
+		for (const char *c = piece; *c; c++, n++)
+			if (n + 1 < outlen)
+				out[n] = *c;
+	}
+	if (outlen)
+		out[n < outlen ? n : outlen - 1] = '\0';
+	return n;
+}
+
+void out_str(const char *key, const char *fmt, const char *value)
+{
+	if (!json_mode) {
+		if (fmt)
+			printf(fmt, value);
+		return;
+	}
+	if (!key)
+		return;
+	size_t need = json_escape(value, NULL, 0);
+	char *buf = malloc(need + 1);
+	if (!buf)
+		return;
+	json_escape(value, buf, need + 1);
+	json_key(key);
+	printf("\"%s\"", buf);
+	free(buf);
+}
+
+void out_uint(const char *key, const char *fmt, unsigned long long value)
+{
+	if (!json_mode) {
+		if (fmt)
+			printf(fmt, value);
+	} else if (key) {
+		json_key(key);
+		printf("%llu", value);
+	}
+}
+
+void out_int(const char *key, const char *fmt, long long value)
+{
+	if (!json_mode) {
+		if (fmt)
+			printf(fmt, value);
+	} else if (key) {
+		json_key(key);
+		printf("%lld", value);
+	}
+}
+
+void out_double(const char *key, const char *fmt, double value)
+{
+	if (!json_mode) {
+		if (fmt)
+			printf(fmt, value);
+	} else if (key) {
+		json_key(key);
+		printf("%.17g", value);
+	}
+}
+
+void out_ptr(const char *key, const char *fmt, unsigned long long value)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", value);
+	out_str(key, fmt, buf);
+}
+
+void out_bool(const char *key, bool value)
+{
+	if (json_mode && key) {
+		json_key(key);
+		fputs(value ? "true" : "false", stdout);
+	}
+}
+
+void out_text(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (json_mode)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,124 @@
+# Shared helpers for bccnet's bats suites: namespaces made (and always
+# removed) per test, tools started in the background and awaited on their
+# "Tracing" line, assertions that print expected vs actual.
+#
+# Traffic stays inside namespaces created here (and their loopback).
+
+BCCNET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BCCNET_BIN="${BCCNET_BIN:-$BCCNET_ROOT/build}"
+HELPERS="$BCCNET_ROOT/tests/bats/helpers"
+TOOL_WAIT_S=${TOOL_WAIT_S:-60}
+
+# Unique, short names (interface names are limited to 15 bytes).
+_bccnet_tag() { printf '%s%s' "$$" "${BATS_TEST_NUMBER:-0}"; }
+
+# make_ns VAR: creates a namespace with loopback up; its name goes into VAR.
+make_ns() {
+  local var=$1 name="bn$(_bccnet_tag)_${#BCCNET_NAMESPACES[@]}"
+  ip netns add "$name"
+  BCCNET_NAMESPACES+=("$name")
+  ip -n "$name" link set lo up
+  printf -v "$var" '%s' "$name"
+}
+
+# in_ns NS CMD...: runs a command inside a namespace.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# start_bg OUT_VAR CMD...: runs CMD in the background, remembering its PID for teardown.
+start_bg() {
+  local var=$1; shift
+  "$@" &
+  local pid=$!
+  BCCNET_PIDS+=("$pid")
+  printf -v "$var" '%s' "$pid"
+}
+
+# start_tool NS TOOL ARGS...: starts a bccnet tool inside NS (use "-" for the
+# root namespace), stdout to $BATS_TEST_TMPDIR/out, stderr to .../err, and
+# waits until it prints its "Tracing" line. Sets TOOL_PID.
+start_tool() {
+  local ns=$1 tool=$2; shift 2
+  local out="$BATS_TEST_TMPDIR/out" err="$BATS_TEST_TMPDIR/err"
+  : >"$out"; : >"$err"
+  if [ "$ns" = "-" ]; then
+    "$BCCNET_BIN/$tool" "$@" >"$out" 2>"$err" &
+  else
+    ip netns exec "$ns" "$BCCNET_BIN/$tool" "$@" >"$out" 2>"$err" &
+  fi
+  TOOL_PID=$!
+  BCCNET_PIDS+=("$TOOL_PID")
+  local i
+  for ((i = 0; i < TOOL_WAIT_S * 10; i++)); do
+    grep -q '^Tracing' "$err" && return 0
+    if ! kill -0 "$TOOL_PID" 2>/dev/null; then
+      echo "# $tool exited before tracing:" >&3; cat "$err" >&3; return 1
+    fi
+    sleep 0.1
+  done
+  echo "# $tool did not start within ${TOOL_WAIT_S}s" >&3
+  return 1
+}
+
+# stop_tool [SIGNAL]: stops the tool (default SIGINT) and waits for it; sets TOOL_STATUS.
+stop_tool() {
+  local sig=${1:-INT} i
+  kill -s "$sig" "$TOOL_PID" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$TOOL_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  TOOL_STATUS=0
+  wait "$TOOL_PID" || TOOL_STATUS=$?
+}
+
+# wait_tool: waits (bounded) for a tool started with --duration to end by itself.
+wait_tool() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$TOOL_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  TOOL_STATUS=0
+  wait "$TOOL_PID" || TOOL_STATUS=$?
+}
+
+tool_out() { cat "$BATS_TEST_TMPDIR/out"; }
+tool_err() { cat "$BATS_TEST_TMPDIR/err"; }
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+  if [ "$1" != "$2" ]; then
+    echo "${3:-value}: expected '$1', got '$2'" >&2
+    return 1
+  fi
+}
+
+# link_stat NS DEV FIELD: a counter of the device as the kernel keeps it
+# (FIELD as in `ip -j -s link`: rx.packets, tx.dropped, ...).
+link_stat() {
+  ip -n "$1" -j -s link show dev "$2" | jq -r ".[0].stats64.$3"
+}
+
+# bpf_prog_ids: IDs of every BPF program loaded on the machine, one per line.
+bpf_prog_ids() { bpftool prog show -j | jq -r '.[].id' | sort -n; }
+
+bccnet_teardown() {
+  local pid ns
+  for pid in "${BCCNET_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${BCCNET_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  for ns in "${BCCNET_NAMESPACES[@]}"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  BCCNET_PIDS=()
+  BCCNET_NAMESPACES=()
+}
+
+BCCNET_PIDS=()
+BCCNET_NAMESPACES=()
+
+teardown() { bccnet_teardown; }
