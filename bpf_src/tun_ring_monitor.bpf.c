@@ -4,6 +4,7 @@
  * tx_ring) and apply the kernel's __ptr_ring_full() test, queue[producer] !=
  * NULL. Every offset is a -D number from BTF; filters are -D numbers too.
  */
+#include "bccnet.bpf.h"
 #include "tun_ring_monitor.h"
 
 #ifndef TUN_XMIT_ADDR

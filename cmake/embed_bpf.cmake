@@ -1,17 +1,37 @@
-# Concatenate the BPF inputs into one C string constant <NAME>_bpf_text.
-# Local includes ("...") are dropped: their content is placed ahead of the
-# .bpf.c file, and libbcc compiles the text without the source tree.
-string(REPLACE "|" ";" INPUTS "${INPUTS}")
-set(text "")
-foreach(f ${INPUTS})
-  file(READ ${f} content)
-  string(REGEX REPLACE "\n#include \"[^\"]*\"" "\n/* (embedded above) */" content "\n${content}")
-  string(APPEND text "/* ---- ${f} ---- */${content}\n")
-endforeach()
+# Turn bpf_src/<NAME>.bpf.c into one C string constant <NAME>_bpf_text.
+# Local includes ("x.h") are replaced by the file's text (from bpf_src/), so
+# libbcc compiles one self-contained text and headers shared with user space
+# (the event structs) are declared once.
+function(inline_includes text_var depth)
+  set(text "${${text_var}}")
+  string(REGEX MATCHALL "#include \"[^\"]*\"" incs "${text}")
+  foreach(inc ${incs})
+    string(REGEX REPLACE "#include \"([^\"]*)\"" "\\1" name "${inc}")
+    list(FIND SEEN "${name}" seen_at)
+    if(seen_at EQUAL -1)
+      list(APPEND SEEN "${name}")
+      set(SEEN "${SEEN}" PARENT_SCOPE)
+      file(READ ${SRC_DIR}/${name} body)
+      if(depth LESS 4)
+        math(EXPR next "${depth} + 1")
+        inline_includes(body ${next})
+      endif()
+      string(REPLACE "${inc}" "/* ---- ${name} ---- */\n${body}/* ---- end of ${name} ---- */" text "${text}")
+    else()
+      string(REPLACE "${inc}" "/* ${name}: already included */" text "${text}")
+    endif()
+  endforeach()
+  set(${text_var} "${text}" PARENT_SCOPE)
+endfunction()
+
+set(SEEN "")
+file(READ ${SRC_DIR}/${NAME}.bpf.c text)
+inline_includes(text 0)
 # Hex bytes avoid every quoting problem of C string literals.
 file(WRITE ${OUT}.txt "${text}")
 file(READ ${OUT}.txt hex HEX)
-string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
-string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" hex "${hex}")
-file(WRITE ${OUT} "/* Generated from bpf_src by cmake/embed_bpf.cmake; do not edit. */\nconst char ${NAME}_bpf_text[] = {\n${hex}0x00};\n")
 file(REMOVE ${OUT}.txt)
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+string(REGEX REPLACE "((0x..,){16})" "\\1\n" hex "${hex}")
+string(MAKE_C_IDENTIFIER "${NAME}" ident)
+file(WRITE ${OUT} "/* Generated from bpf_src/${NAME}.bpf.c by cmake/embed_bpf.cmake; do not edit. */\nconst char ${ident}_bpf_text[] = {\n${hex}0x00};\n")

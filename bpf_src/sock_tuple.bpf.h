@@ -1,0 +1,26 @@
+/*
+ * Reads a struct sock's endpoints through struct sock_common offsets from
+ * BTF (-DOFF_SKC_* from cflags_sock_common()); no header layout is trusted.
+ */
+#include "sock_tuple.h"
+
+#define BCCNET_AF_INET 2
+#define BCCNET_AF_INET6 10
+
+static __always_inline void read_sock_tuple(const void *sk, struct sock_tuple *t)
+{
+	u16 dport_be;
+
+	READ_AT(t->family, sk, OFF_SKC_FAMILY);
+	READ_AT(t->state, sk, OFF_SKC_STATE);
+	READ_AT(t->sport, sk, OFF_SKC_NUM); /* skc_num: local port, host order */
+	READ_AT(dport_be, sk, OFF_SKC_DPORT);
+	t->dport = bpf_ntohs(dport_be);
+	if (t->family == BCCNET_AF_INET) {
+		bpf_probe_read_kernel(&t->saddr, 4, (const char *)sk + OFF_SKC_RCV_SADDR);
+		bpf_probe_read_kernel(&t->daddr, 4, (const char *)sk + OFF_SKC_DADDR);
+	} else if (t->family == BCCNET_AF_INET6) {
+		bpf_probe_read_kernel(&t->saddr, 16, (const char *)sk + OFF_SKC_V6_RCV_SADDR);
+		bpf_probe_read_kernel(&t->daddr, 16, (const char *)sk + OFF_SKC_V6_DADDR);
+	}
+}
