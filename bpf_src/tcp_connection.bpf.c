@@ -1,0 +1,186 @@
+/*
+ * tcp_connection: one event per established TCP connection and side.
+ *
+ * connect: sock:inet_sock_set_state CLOSE -> SYN_SENT runs inside connect(),
+ *   so the caller is remembered there, keyed by the socket; SYN_SENT ->
+ *   ESTABLISHED (usually in softirq, where "current" is whoever was
+ *   interrupted) reports the connection with that remembered caller.
+ * accept: the child socket goes SYN_RECV -> ESTABLISHED in softirq; it is
+ *   remembered, and reported when accept()/accept4() returns it to a process
+ *   (current->files->fdt->fd[ret]->private_data->sk, offsets from BTF).
+ * Filters are -D numbers; the port list is the `ports` map.
+ */
+#include "bccnet.bpf.h"
+#include "tcp_connection.h"
+#include "sock_tuple.bpf.h"
+
+#ifndef FILTER_PID
+#define FILTER_PID 0 /* tgid */
+#endif
+#ifndef FILTER_FAMILY
+#define FILTER_FAMILY 0 /* BCCNET_AF_INET or BCCNET_AF_INET6 */
+#endif
+#ifndef FILTER_DIRECTION
+#define FILTER_DIRECTION 0 /* TCPCONN_ACCEPT or TCPCONN_CONNECT */
+#endif
+#ifndef FILTER_PORTS
+#define FILTER_PORTS 0 /* 1: only local ports in the `ports` map */
+#endif
+
+/* TCP states: a stable ABI (include/net/tcp_states.h, the tracepoint's print fmt). */
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define PROTO_TCP 6
+
+BPF_RINGBUF_OUTPUT(events, 64);
+BPF_HASH(ports, u16, u8, TCPCONN_MAX_PORTS);
+/* Sockets in connect(): socket -> caller. LRU: a socket freed unseen cannot fill it. */
+BPF_TABLE("lru_hash", u64, struct tcpconn_owner, connecting, 16384);
+/* Established passive sockets not yet returned by accept(). */
+BPF_TABLE("lru_hash", u64, u8, accept_pending, 16384);
+
+static __always_inline bool want_direction(int direction)
+{
+	return !FILTER_DIRECTION || FILTER_DIRECTION == direction;
+}
+
+static __always_inline bool want_pid(u32 tgid)
+{
+	return !FILTER_PID || tgid == FILTER_PID;
+}
+
+/* -4/-6 and -P (the local port, as the original's skc_num). */
+static __always_inline bool want_tuple(struct sock_tuple *t)
+{
+	u16 port = t->sport;
+
+	if (t->family != BCCNET_AF_INET && t->family != BCCNET_AF_INET6)
+		return false;
+	if (FILTER_FAMILY && t->family != FILTER_FAMILY)
+		return false;
+	return !FILTER_PORTS || ports.lookup(&port);
+}
+
+static __always_inline void current_owner(struct tcpconn_owner *o)
+{
+	u64 id = bpf_get_current_pid_tgid();
+
+	o->pid = id >> 32;
+	o->tid = (u32)id;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void report(const void *sk, struct tcpconn_owner *owner, u8 direction)
+{
+	struct sock_tuple t = {};
+	struct tcpconn_event *e;
+
+	read_sock_tuple(sk, &t);
+	if (!want_tuple(&t))
+		return;
+	e = events.ringbuf_reserve(sizeof(*e));
+	if (!e) {
+		bccnet_count_lost();
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->tuple = t;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->owner = *owner;
+	e->direction = direction;
+	events.ringbuf_submit(e, 0);
+}
+
+/* CLOSE -> SYN_SENT: we are inside connect() (or a TFO sendmsg) of the caller. */
+static __always_inline void remember_connect(u64 sk)
+{
+	struct tcpconn_owner o = {};
+
+	current_owner(&o);
+	if (want_pid(o.pid))
+		connecting.update(&sk, &o);
+}
+
+static __always_inline void report_connect(u64 sk)
+{
+	struct tcpconn_owner *o = connecting.lookup(&sk);
+	struct tcpconn_owner copy;
+
+	if (!o)
+		return; /* connect() began before we attached, or another PID */
+	copy = *o;
+	connecting.delete(&sk);
+	report((const void *)sk, &copy, TCPCONN_CONNECT);
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+	u64 sk = (u64)args->skaddr;
+	int from = args->oldstate, to = args->newstate;
+	u8 one = 1;
+
+	if (args->protocol != PROTO_TCP)
+		return 0;
+	if (to == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT))
+		remember_connect(sk);
+	else if (to == TCP_ESTABLISHED && from == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT))
+		report_connect(sk);
+	else if (to == TCP_ESTABLISHED && from == TCP_SYN_RECV && want_direction(TCPCONN_ACCEPT))
+		accept_pending.update(&sk, &one);
+	else if (to == TCP_CLOSE)
+		connecting.delete(&sk); /* connect() failed */
+	return 0;
+}
+
+/* The struct sock behind file descriptor fd of the current process, or 0. */
+static __always_inline u64 sock_of_fd(long fd)
+{
+	void *task = (void *)bpf_get_current_task();
+	void *files, *fdt, *fds, *file, *sock;
+	unsigned int max_fds;
+	u64 sk;
+
+	READ_AT(files, task, OFF_TASK_FILES);
+	READ_AT(fdt, files, OFF_FILES_FDT);
+	READ_AT(max_fds, fdt, OFF_FDT_MAX_FDS);
+	if (!fdt || fd >= max_fds)
+		return 0;
+	READ_AT(fds, fdt, OFF_FDT_FD);
+	READ_AT(file, fds, fd * sizeof(void *));
+	if (!file)
+		return 0;
+	READ_AT(sock, file, OFF_FILE_PRIVATE_DATA); /* a socket file's struct socket */
+	if (!sock)
+		return 0;
+	READ_AT(sk, sock, OFF_SOCKET_SK);
+	return sk;
+}
+
+static __always_inline int on_accept_return(long fd)
+{
+	struct tcpconn_owner o = {};
+	u64 sk;
+
+	if (!want_direction(TCPCONN_ACCEPT) || fd < 0)
+		return 0;
+	sk = sock_of_fd(fd);
+	if (!sk || !accept_pending.lookup(&sk))
+		return 0; /* not TCP, or established before we attached */
+	accept_pending.delete(&sk);
+	current_owner(&o);
+	if (want_pid(o.pid))
+		report((const void *)sk, &o, TCPCONN_ACCEPT);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept4)
+{
+	return on_accept_return(args->ret);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_accept)
+{
+	return on_accept_return(args->ret);
+}

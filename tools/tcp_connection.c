@@ -1,0 +1,284 @@
+// tcp_connection: established TCP connections (connect / accept) with the PID and COMM
+// of the process that called connect() or accept().
+#include <linux/types.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cflags.h"
+#include "cli.h"
+#include "loader.h"
+#include "netfmt.h"
+#include "output.h"
+#include "runtime.h"
+#include "tcp_connection.h"
+
+extern const char tcp_connection_bpf_text[];
+
+struct options {
+	struct common_opts common;
+	uint32_t pid;
+	uint16_t ports[TCPCONN_MAX_PORTS];
+	size_t nports;
+	int direction; /* 0, TCPCONN_ACCEPT or TCPCONN_CONNECT */
+	int family;    /* 0, AF_INET or AF_INET6 */
+};
+
+struct totals {
+	uint64_t events, short_events;
+};
+
+static const char usage[] =
+	"Usage: tcp_connection [OPTIONS]\n"
+	"Print each established TCP connection with the process that called connect() or accept().\n\n"
+	"  -p, --pid PID          only this process (TGID)\n"
+	"  -P, --port PORTS       only these local ports (comma-separated, up to 64)\n"
+	"  -r, --direction DIR    only connect or accept\n"
+	"  -4, --ipv4             only IPv4 connections\n"
+	"  -6, --ipv6             only IPv6 connections\n" CLI_COMMON_HELP
+	"\nFilters combine with AND.\n"
+	"\nEXAMPLES:\n"
+	"  tcp_connection -P 80,81    # only local port 80 and 81\n"
+	"  tcp_connection -p 181      # only PID 181\n"
+	"  tcp_connection -4          # only IPv4\n"
+	"  tcp_connection -6          # only IPv6\n"
+	"  tcp_connection -r accept   # only accepted connections\n";
+
+static int parse_direction(const char *arg)
+{
+	if (strcmp(arg, "accept") == 0)
+		return TCPCONN_ACCEPT;
+	if (strcmp(arg, "connect") == 0)
+		return TCPCONN_CONNECT;
+	usage_error("invalid --direction '%s': expected connect or accept", arg);
+}
+
+static void set_family(struct options *o, int family)
+{
+	if (o->family && o->family != family)
+		usage_error("-4/--ipv4 and -6/--ipv6 are mutually exclusive");
+	o->family = family;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "direction", required_argument, NULL, 'r' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		CLI_COMMON_LONG_OPTS,
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:P:r:46h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->pid = cli_pid("--pid", optarg); break;
+		case 'P': o->nports = cli_port_list("--port", optarg, o->ports, TCPCONN_MAX_PORTS); break;
+		case 'r': o->direction = parse_direction(optarg); break;
+		case '4': set_family(o, AF_INET); break;
+		case '6': set_family(o, AF_INET6); break;
+		default:
+			if (!cli_common_option(c, optarg, &o->common, usage))
+				cli_bad_option();
+		}
+	}
+	cli_no_extra_args(argc, argv);
+}
+
+/* current->files->fdt->fd[fd]->private_data (struct socket)->sk */
+static void add_fd_walk_offsets(struct cflags *cf, struct btf_query *btf)
+{
+	cflags_offset(cf, btf, "OFF_TASK_FILES", "task_struct", "files");
+	cflags_offset(cf, btf, "OFF_FILES_FDT", "files_struct", "fdt");
+	cflags_offset(cf, btf, "OFF_FDT_MAX_FDS", "fdtable", "max_fds");
+	cflags_offset(cf, btf, "OFF_FDT_FD", "fdtable", "fd");
+	cflags_offset(cf, btf, "OFF_FILE_PRIVATE_DATA", "file", "private_data");
+	cflags_offset(cf, btf, "OFF_SOCKET_SK", "socket", "sk");
+}
+
+static int build_cflags(struct cflags *cf, const struct options *o)
+{
+	char err[256];
+	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
+
+	if (!btf) {
+		log_error("%s", err);
+		return -1;
+	}
+	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
+	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
+	cflags_add(cf, "-DFILTER_DIRECTION=%d", o->direction);
+	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
+	cflags_sock_common(cf, btf);
+	add_fd_walk_offsets(cf, btf);
+	btf_query_free(btf);
+	if (cf->failed)
+		log_error("kernel layout: %s", cf->err);
+	return cf->failed ? -1 : 0;
+}
+
+static void print_header(void)
+{
+	if (!out_is_json())
+		printf("%-9s %-7s %-12s %-2s %-16s %-5s %-16s %-5s %10s\n", "TIME", "PID", "COMM",
+		       "IP", "DADDR", "DPORT", "SADDR", "SPORT", "DIRECTION");
+}
+
+/* Console: the original's columns; JSON: the same fields, time with milliseconds. */
+static void print_event(const struct tcpconn_event *e)
+{
+	const struct sock_tuple *t = &e->tuple;
+	char when[32], hms[9], daddr[64], saddr[64];
+
+	runtime_format_ktime(e->ts_ns, when, sizeof(when));
+	snprintf(hms, sizeof(hms), "%.8s", when); /* "HH:MM:SS" as the original */
+	format_ip(t->family, t->daddr, daddr, sizeof(daddr));
+	format_ip(t->family, t->saddr, saddr, sizeof(saddr));
+	out_begin();
+	out_str("type", NULL, "connection");
+	out_str(NULL, "%-9s ", hms);
+	out_str("time", NULL, when);
+	out_uint("pid", "%-7llu ", e->owner.pid);
+	out_uint("tid", NULL, e->owner.tid);
+	out_str("comm", "%-12.12s ", e->owner.comm);
+	out_uint("ip", "%-2llu ", t->family == AF_INET6 ? 6 : 4);
+	out_str("daddr", "%-16s ", daddr);
+	out_uint("dport", "%-5llu ", t->dport);
+	out_str("saddr", "%-16s ", saddr);
+	out_uint("sport", "%-5llu ", t->sport);
+	out_str("direction", "%10s\n", e->direction == TCPCONN_ACCEPT ? "accept" : "connect");
+	out_end();
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct totals *t = ctx;
+	struct tcpconn_event e;
+
+	if (size < sizeof(e)) {
+		t->short_events++;
+		return 0;
+	}
+	memcpy(&e, data, sizeof(e));
+	e.owner.comm[TCPCONN_COMM_LEN - 1] = '\0';
+	t->events++;
+	print_event(&e);
+	return 0;
+}
+
+/* accept() is seen at syscall exit; sys_exit_accept does not exist on every arch. */
+static int attach_probes(struct loader *l, const struct options *o)
+{
+	if (loader__attach_tp(l, "sock", "inet_sock_set_state"))
+		return -1;
+	if (o->direction == TCPCONN_CONNECT)
+		return 0;
+	if (!loader__tracepoint_exists("syscalls", "sys_exit_accept4")) {
+		log_error("tracepoint syscalls/sys_exit_accept4 missing (kernel built without CONFIG_FTRACE_SYSCALLS); accepted connections cannot be traced, use -r connect");
+		return -2;
+	}
+	if (loader__attach_tp(l, "syscalls", "sys_exit_accept4"))
+		return -1;
+	if (loader__tracepoint_exists("syscalls", "sys_exit_accept") &&
+	    loader__attach_tp(l, "syscalls", "sys_exit_accept"))
+		return -1;
+	return 0;
+}
+
+static int fill_ports(struct loader *l, const struct options *o)
+{
+	int fd = loader__map_fd(l, "ports");
+	uint8_t one = 1;
+	int rc;
+
+	if (fd < 0) {
+		log_error("%s", loader__error(l));
+		return -1;
+	}
+	for (size_t i = 0; i < o->nports; i++) {
+		rc = loader__map_update(fd, &o->ports[i], &one);
+		if (rc) {
+			log_error("port filter map update for %u: %s", o->ports[i], strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_summary(struct loader *l, const struct totals *t)
+{
+	unsigned long long lost = loader__lost_events(l) + t->short_events;
+
+	if (!out_is_json()) {
+		if (lost)
+			log_warn("%llu events lost (ring buffer full)", lost);
+		return;
+	}
+	out_begin();
+	out_str("type", NULL, "summary");
+	out_uint("connections", NULL, t->events);
+	out_uint("lost_events", NULL, lost);
+	out_end();
+}
+
+static int run(const struct options *o, const struct cflags *cf)
+{
+	struct totals totals = { 0 };
+	char err[512];
+	struct loader *l = loader__open(tcp_connection_bpf_text, cf->argv, cf->n, err, sizeof(err));
+	int rc = 1, attached;
+
+	if (!l) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (fill_ports(l, o))
+		goto out_free;
+	attached = attach_probes(l, o);
+	if (attached == -1 || (!attached && loader__open_ringbuf(l, "events", on_event, &totals))) {
+		log_error("%s", loader__error(l));
+		goto out_free;
+	}
+	if (attached)
+		goto out_free;
+	loader__drop_compiler(l);
+	print_header();
+	fprintf(stderr, "Tracing TCP connections... Hit Ctrl-C to end.\n");
+	runtime_set_duration(o->common.duration_s);
+	while (!runtime_should_stop())
+		if (loader__poll(l, 100) < 0)
+			break;
+	loader__poll(l, 0); /* what is already in the ring */
+	print_summary(l, &totals);
+	rc = 0;
+out_free:
+	loader__free(l);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct cflags cf = { 0 };
+	int rc;
+
+	log_set_tool("tcp_connection");
+	parse_options(argc, argv, &o);
+	out_set_json(o.common.json);
+	if (build_cflags(&cf, &o)) {
+		cflags_free(&cf);
+		return 1;
+	}
+	if (o.common.print_bpf) {
+		cflags_print_program(&cf, tcp_connection_bpf_text);
+		cflags_free(&cf);
+		return 0;
+	}
+	runtime_install_signals();
+	rc = run(&o, &cf);
+	cflags_free(&cf);
+	return rc;
+}
