@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""TCP peers for tcp_connection.bats, each with its own COMM.
+
+server COMM PIDFILE COUNT ADDR:PORT...
+    listens on every ADDR:PORT ([v6]:port for IPv6), writes its PID to PIDFILE
+    once listening, accepts COUNT connections in all (alternately with the
+    accept4() and the accept() system call), then exits.
+client COMM PIDFILE GOFILE COUNT ADDR:PORT...
+    writes its PID to PIDFILE, waits (at most 30 s) for GOFILE to exist, then
+    makes COUNT connections to each ADDR:PORT, printing one JSON line per
+    connection ({"ip", "saddr", "sport", "daddr", "dport"}), and closes them.
+"""
+import ctypes
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+PR_SET_NAME = 15
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def set_comm(name):
+    libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
+
+
+def endpoint(text):
+    addr, port = text.rsplit(":", 1)
+    if addr.startswith("["):
+        return socket.AF_INET6, addr[1:-1], int(port)
+    return socket.AF_INET, addr, int(port)
+
+
+def write_pid(path):
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(path + ".tmp", path)
+
+
+def accept_one(listener, use_plain_accept):
+    if use_plain_accept:  # the accept() system call, not accept4()
+        fd = libc.accept(listener.fileno(), None, None)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "accept")
+        return socket.socket(fileno=fd)
+    return listener.accept()[0]
+
+
+def server(comm, pidfile, count, endpoints):
+    set_comm(comm)
+    listeners = []
+    for family, addr, port in endpoints:
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(128)
+        listeners.append(s)
+    write_pid(pidfile)
+    accepted = []
+    deadline = time.monotonic() + 60
+    while len(accepted) < count and time.monotonic() < deadline:
+        ready, _, _ = select.select(listeners, [], [], 1)
+        for s in ready:
+            accepted.append(accept_one(s, len(accepted) % 2 == 1))
+    for c in accepted:
+        c.close()
+    return 0 if len(accepted) == count else 1
+
+
+def client(comm, pidfile, gofile, count, endpoints):
+    set_comm(comm)
+    write_pid(pidfile)
+    for _ in range(300):
+        if os.path.exists(gofile):
+            break
+        time.sleep(0.1)
+    conns = []
+    for family, addr, port in endpoints:
+        for _ in range(count):
+            c = socket.socket(family, socket.SOCK_STREAM)
+            c.connect((addr, port))
+            conns.append(c)
+            local, peer = c.getsockname(), c.getpeername()
+            print(json.dumps({"ip": 4 if family == socket.AF_INET else 6,
+                              "saddr": local[0], "sport": local[1],
+                              "daddr": peer[0], "dport": peer[1]}), flush=True)
+    time.sleep(0.2)  # let the server accept before the FINs arrive
+    for c in conns:
+        c.close()
+    return 0
+
+
+def main(argv):
+    if argv[1] == "server":
+        return server(argv[2], argv[3], int(argv[4]), [endpoint(e) for e in argv[5:]])
+    return client(argv[2], argv[3], argv[4], int(argv[5]), [endpoint(e) for e in argv[6:]])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
