@@ -173,19 +173,22 @@ static int on_event(void *ctx, void *data, size_t size)
 static int attach_probes(struct loader *l, const struct options *o)
 {
 	if (loader__attach_tp(l, "sock", "inet_sock_set_state"))
-		return -1;
+		goto out_loader_error;
 	if (o->direction == TCPCONN_CONNECT)
 		return 0;
 	if (!loader__tracepoint_exists("syscalls", "sys_exit_accept4")) {
 		log_error("tracepoint syscalls/sys_exit_accept4 missing (kernel built without CONFIG_FTRACE_SYSCALLS); accepted connections cannot be traced, use -r connect");
-		return -2;
+		return -1;
 	}
 	if (loader__attach_tp(l, "syscalls", "sys_exit_accept4"))
-		return -1;
+		goto out_loader_error;
 	if (loader__tracepoint_exists("syscalls", "sys_exit_accept") &&
 	    loader__attach_tp(l, "syscalls", "sys_exit_accept"))
-		return -1;
+		goto out_loader_error;
 	return 0;
+out_loader_error:
+	log_error("%s", loader__error(l));
+	return -1;
 }
 
 static int fill_ports(struct loader *l, const struct options *o)
@@ -229,21 +232,18 @@ static int run(const struct options *o, const struct cflags *cf)
 	struct totals totals = { 0 };
 	char err[512];
 	struct loader *l = loader__open(tcp_connection_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int rc = 1, attached;
+	int rc = 1;
 
 	if (!l) {
 		log_error("%s", err);
 		return 1;
 	}
-	if (fill_ports(l, o))
+	if (fill_ports(l, o) || attach_probes(l, o))
 		goto out_free;
-	attached = attach_probes(l, o);
-	if (attached == -1 || (!attached && loader__open_ringbuf(l, "events", on_event, &totals))) {
+	if (loader__open_ringbuf(l, "events", on_event, &totals)) {
 		log_error("%s", loader__error(l));
 		goto out_free;
 	}
-	if (attached)
-		goto out_free;
 	loader__drop_compiler(l);
 	print_header();
 	fprintf(stderr, "Tracing TCP connections... Hit Ctrl-C to end.\n");

@@ -207,3 +207,10 @@ bad_input() {
   [[ "$output" == *"-DFILTER_PORTS=1"* ]]
   [[ "$output" != *"80,81"* ]]
 }
+
+@test "--duration ends the tool by itself with status 0 and a JSON summary" {
+  start_tool - $TC --json --duration 1 -p 4194304
+  wait_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq '{"type":"summary","connections":0,"lost_events":0}' "$(tool_out)" "output"
+}
