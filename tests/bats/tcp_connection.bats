@@ -2,6 +2,7 @@
 # tcp_connection against real connections between two namespaces joined by a
 # veth pair: a server (COMM tcsrv) on 10.231.0.2:23017 and [fd23::2]:23029,
 # a client (COMM tccli) at 10.231.0.1 / fd23::1 making 23 connections to each.
+# Both make their socket calls from a second thread, so thread ID != TGID.
 # The tool runs in the root namespace (BPF sees every namespace), so rows of
 # other processes may appear; assertions select our PIDs or hold for all rows.
 
@@ -86,6 +87,7 @@ client_made() {
   assert_eq "$(client_made)" "$(client_view ".pid == $SRV_PID and .direction == \"accept\"")" "accept rows"
   assert_eq $((2 * N)) "$(rows ".pid == $CLI_PID and .comm == \"tccli\" and .direction == \"connect\"")" "client rows"
   assert_eq $((2 * N)) "$(rows ".pid == $SRV_PID and .comm == \"tcsrv\" and .direction == \"accept\"")" "server rows"
+  assert_eq 0 "$(rows "(.pid == $CLI_PID or .pid == $SRV_PID) and .tid == .pid")" "rows with the main thread's ID (the calls run in a second thread)"
   assert_eq 0 "$(rows ".pid == $CLI_PID and .direction == \"accept\"")" "accept rows of the client"
   assert_eq 0 "$(rows ".pid == $SRV_PID and .direction == \"connect\"")" "connect rows of the server"
   assert_eq $N "$(rows ".pid == $SRV_PID and .ip == 4 and .saddr == \"10.231.0.2\" and .sport == $V4_PORT and .daddr == \"10.231.0.1\"")" "IPv4 accepts"

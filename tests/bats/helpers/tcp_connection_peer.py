@@ -9,6 +9,8 @@ client COMM PIDFILE GOFILE COUNT ADDR:PORT...
     writes its PID to PIDFILE, waits (at most 30 s) for GOFILE to exist, then
     makes COUNT connections to each ADDR:PORT, printing one JSON line per
     connection ({"ip", "saddr", "sport", "daddr", "dport"}), and closes them.
+Both do their socket calls in a second thread, so the thread ID that calls
+connect()/accept() differs from the process ID (TGID).
 """
 import ctypes
 import json
@@ -16,6 +18,7 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 
 PR_SET_NAME = 15
@@ -92,10 +95,18 @@ def client(comm, pidfile, gofile, count, endpoints):
     return 0
 
 
-def main(argv):
+def run(argv):
     if argv[1] == "server":
         return server(argv[2], argv[3], int(argv[4]), [endpoint(e) for e in argv[5:]])
     return client(argv[2], argv[3], argv[4], int(argv[5]), [endpoint(e) for e in argv[6:]])
+
+
+def main(argv):
+    result = []
+    worker = threading.Thread(target=lambda: result.append(run(argv)))
+    worker.start()
+    worker.join()
+    return result[0] if result else 1
 
 
 if __name__ == "__main__":
