@@ -1,0 +1,446 @@
+// tcp_bytes: bytes each process sent and received per TCP connection, every interval.
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cflags.h"
+#include "cli.h"
+#include "kallsyms.h"
+#include "loader.h"
+#include "netfmt.h"
+#include "output.h"
+#include "runtime.h"
+#include "tcp_bytes.h"
+
+extern const char tcp_bytes_bpf_text[];
+
+#define DASHES "------------------------------------------------------------\n"
+
+struct options {
+	struct common_opts common;
+	uint32_t pid;
+	double interval_s;
+	bool ipv4, ipv6;
+	bool kprobes;   /* use the kprobe path even where the tracepoints exist */
+	bool load_only; /* verifier-load every program, attach nothing */
+};
+
+struct row {
+	struct tcpb_key key;
+	struct tcpb_value val;
+};
+
+struct state {
+	int conns_fd;
+	struct row *rows;
+	struct tcpb_key *keys;
+	uint64_t intervals;
+	uint64_t lost_reported;
+};
+
+static const char usage[] =
+	"Usage: tcp_bytes [OPTIONS]\n"
+	"Bytes each process sent and received on each TCP connection, every interval.\n\n"
+	"  -p, --pid PID          only this process (thread group ID)\n"
+	"  -i, --interval SECS    print every SECS seconds (default 1)\n"
+	"  -4, --ipv4             only IPv4 connections\n"
+	"  -6, --ipv6             only IPv6 connections\n"
+	"  -C, --noclear          accepted for tcptop habits (the screen is never cleared)\n"
+	"      --kprobes          use the kprobe path even where the sock tracepoints exist\n"
+	"      --load-only        compile and verifier-load every program, attach nothing\n" CLI_COMMON_HELP
+	"\nEXAMPLES:\n"
+	"  tcp_bytes              # every TCP connection, every second\n"
+	"  tcp_bytes -p 181       # only PID 181\n"
+	"  tcp_bytes -6 -i 5      # IPv6 only, every 5 seconds\n"
+	"  tcp_bytes --json       # exact byte counts, one JSON object per connection\n";
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "noclear", no_argument, NULL, 'C' },
+		{ "kprobes", no_argument, NULL, 'K' },
+		{ "load-only", no_argument, NULL, 'L' },
+		CLI_COMMON_LONG_OPTS,
+		{ 0 },
+	};
+	int c;
+
+	o->interval_s = 1;
+	while ((c = getopt_long(argc, argv, "p:i:46Ch", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->pid = cli_pid("--pid", optarg); break;
+		case 'i': o->interval_s = cli_seconds("--interval", optarg, 0.01, 86400); break;
+		case '4': o->ipv4 = true; break;
+		case '6': o->ipv6 = true; break;
+		case 'C': break;
+		case 'K': o->kprobes = true; break;
+		case 'L': o->load_only = true; break;
+		default:
+			if (!cli_common_option(c, optarg, &o->common, usage))
+				cli_bad_option();
+		}
+	}
+	cli_no_extra_args(argc, argv);
+	if (o->ipv4 && o->ipv6)
+		usage_error("-4 and -6 exclude each other: give one of them, or neither for both families");
+}
+
+/* Position (1-based) of tcp_recvmsg's "flags": 4 since Linux 5.19, 5 before
+ * (commit "net: remove noblock parameter from recvmsg() entities"). */
+static int recvmsg_flags_arg(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *fn, *proto;
+	const struct btf_param *params;
+	int id, arg = 4;
+
+	if (!btf)
+		return arg;
+	id = btf__find_by_name_kind(btf, "tcp_recvmsg", BTF_KIND_FUNC);
+	fn = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
+	params = proto ? btf_params(proto) : NULL;
+	for (int i = 0; params && i < btf_vlen(proto); i++)
+		if (strcmp(btf__name_by_offset(btf, params[i].name_off), "flags") == 0)
+			arg = i + 1;
+	btf__free(btf);
+	return arg;
+}
+
+static bool sock_tracepoints_exist(void)
+{
+	return loader__tracepoint_exists("sock", "sock_send_length") &&
+	       loader__tracepoint_exists("sock", "sock_recv_length");
+}
+
+static int build_cflags(struct cflags *cf, const struct options *o, bool use_tp)
+{
+	char err[256];
+	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
+
+	if (!btf) {
+		log_error("%s", err);
+		return -1;
+	}
+	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
+	cflags_add(cf, "-DFILTER_FAMILY=%d", o->ipv4 ? AF_INET : o->ipv6 ? AF_INET6 : 0);
+	cflags_add(cf, "-DUSE_SOCK_TP=%d", use_tp);
+	if (!use_tp || o->load_only)
+		cflags_add(cf, "-DTCP_RECVMSG_FLAGS_ARG=%d", recvmsg_flags_arg());
+	cflags_sock_common(cf, btf);
+	btf_query_free(btf);
+	if (cf->failed)
+		log_error("kernel layout: %s", cf->err);
+	return cf->failed ? -1 : 0;
+}
+
+static int attach_tracepoints(struct loader *l)
+{
+	if (loader__attach_tp(l, "sock", "sock_send_length") ||
+	    loader__attach_tp(l, "sock", "sock_recv_length"))
+		return -1;
+	return 0;
+}
+
+/* Entry and return probes on tcp_sendmsg (+ tcp_sendpage before Linux 6.5) and tcp_recvmsg. */
+static int attach_kprobes(struct loader *l)
+{
+	uint64_t addr;
+
+	if (loader__attach_kprobe(l, "tcp_sendmsg_entry", "tcp_sendmsg", false) ||
+	    loader__attach_kprobe(l, "tcp_sendmsg_return", "tcp_sendmsg", true) ||
+	    loader__attach_kprobe(l, "tcp_recvmsg_entry", "tcp_recvmsg", false) ||
+	    loader__attach_kprobe(l, "tcp_recvmsg_return", "tcp_recvmsg", true))
+		return -1;
+	if (kallsyms_text_addr("tcp_sendpage", &addr) == 0 &&
+	    (loader__attach_kprobe(l, "tcp_sendmsg_entry", "tcp_sendpage", false) ||
+	     loader__attach_kprobe(l, "tcp_sendmsg_return", "tcp_sendpage", true)))
+		return -1;
+	return 0;
+}
+
+static int attach_kprobe_path(struct loader *l, const struct options *o)
+{
+	if (!loader__kprobes_supported()) {
+		if (o->kprobes)
+			log_error("--kprobes: this kernel has no kprobes (CONFIG_KPROBES is off); run without --kprobes to use the sock tracepoints");
+		else
+			log_error("this kernel has neither the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+) nor kprobes (CONFIG_KPROBES): nothing to attach to");
+		return -1;
+	}
+	if (attach_kprobes(l)) {
+		log_error("%s", loader__error(l));
+		return -1;
+	}
+	return 0;
+}
+
+/* --load-only: every program through the verifier, nothing attached. */
+static int load_only(struct loader *l, bool use_tp)
+{
+	static const char *const kprobe_funcs[] = {
+		"tcp_sendmsg_entry", "tcp_sendmsg_return", "tcp_recvmsg_entry", "tcp_recvmsg_return",
+	};
+
+	if (use_tp && (loader__load_only(l, "tracepoint__sock__sock_send_length",
+					 BPF_PROG_TYPE_TRACEPOINT) ||
+		       loader__load_only(l, "tracepoint__sock__sock_recv_length",
+					 BPF_PROG_TYPE_TRACEPOINT)))
+		return -1;
+	if (use_tp)
+		printf("verified tracepoint programs: tracepoint__sock__sock_send_length tracepoint__sock__sock_recv_length\n");
+	for (size_t i = 0; i < sizeof(kprobe_funcs) / sizeof(kprobe_funcs[0]); i++)
+		if (loader__load_only(l, kprobe_funcs[i], BPF_PROG_TYPE_KPROBE))
+			return -1;
+	printf("verified kprobe programs: tcp_sendmsg_entry tcp_sendmsg_return tcp_recvmsg_entry tcp_recvmsg_return\n");
+	return 0;
+}
+
+/* Takes every entry out of the kernel map: keys first (a stable walk), then
+ * each one atomically read and deleted, so bytes counted meanwhile land in a
+ * new entry for the next interval instead of being lost. */
+static size_t take_rows(struct state *st)
+{
+	size_t nkeys = 0, n = 0;
+	struct tcpb_key *prev = NULL;
+
+	while (nkeys < TCPB_MAX_CONNS &&
+	       loader__map_next_key(st->conns_fd, prev, &st->keys[nkeys]) == 0) {
+		prev = &st->keys[nkeys];
+		nkeys++;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		st->rows[n].key = st->keys[i];
+		if (bpf_map_lookup_and_delete_elem(st->conns_fd, &st->keys[i], &st->rows[n].val) == 0)
+			n++;
+		else if (loader__map_lookup(st->conns_fd, &st->keys[i], &st->rows[n].val) == 0 &&
+			 loader__map_delete(st->conns_fd, &st->keys[i]) == 0)
+			n++; /* kernels before 5.14 cannot look up and delete in one step */
+	}
+	return n;
+}
+
+static int by_total_desc(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	uint64_t tx = x->val.rx_bytes + x->val.tx_bytes, ty = y->val.rx_bytes + y->val.tx_bytes;
+
+	if (tx != ty)
+		return tx < ty ? 1 : -1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static void print_endpoints(const struct tcpb_key *k)
+{
+	bool v6 = k->family == AF_INET6;
+	char local[64], remote[64], ip[64];
+
+	format_ip_port(k->family, k->saddr, k->sport, local, sizeof(local));
+	format_ip_port(k->family, k->daddr, k->dport, remote, sizeof(remote));
+	out_str(NULL, v6 ? "%-40s " : "%-21s ", local);
+	out_str(NULL, v6 ? "%-40s " : "%-21s ", remote);
+	out_uint("family", NULL, v6 ? 6 : 4);
+	format_ip(k->family, k->saddr, ip, sizeof(ip));
+	out_str("saddr", NULL, ip);
+	out_uint("sport", NULL, k->sport);
+	format_ip(k->family, k->daddr, ip, sizeof(ip));
+	out_str("daddr", NULL, ip);
+	out_uint("dport", NULL, k->dport);
+}
+
+static void print_row(const struct row *r, const char *when)
+{
+	char comm[TCPB_COMM_LEN + 1];
+
+	memcpy(comm, r->val.comm, TCPB_COMM_LEN);
+	comm[TCPB_COMM_LEN] = '\0';
+	out_begin();
+	out_str("type", NULL, "connection");
+	out_str("time", NULL, when);
+	out_uint("pid", "%-7llu ", r->key.pid);
+	out_str("comm", "%-12.12s ", comm);
+	print_endpoints(&r->key);
+	out_uint(NULL, "%6llu ", r->val.rx_bytes / 1024); /* KB floored, as the original */
+	out_uint(NULL, "%6llu\n", r->val.tx_bytes / 1024);
+	out_uint("rx_bytes", NULL, r->val.rx_bytes);
+	out_uint("tx_bytes", NULL, r->val.tx_bytes);
+	out_end();
+}
+
+/* One family's table: header only when it has rows, as the original. */
+static void print_table(const struct row *rows, size_t n, int family, const char *when)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].key.family != family)
+			continue;
+		if (!header && family == AF_INET)
+			out_text("%-7s %-12s %-21s %-21s %6s %6s\n", "PID", "COMM", "SADDR", "DADDR",
+				 "RX_KB", "TX_KB");
+		else if (!header)
+			out_text("\n%-7s %-12s %-40s %-40s %6s %6s\n", "PID", "COMM", "SADDR6",
+				 "DADDR6", "RX_KB", "TX_KB");
+		header = true;
+		print_row(&rows[i], when);
+	}
+}
+
+/* Map-full drops: a warning on stderr (stdout carries only data) and in JSON. */
+static uint64_t report_lost(struct loader *l, struct state *st)
+{
+	uint64_t lost = loader__lost_events(l);
+
+	if (lost > st->lost_reported)
+		log_warn("%llu byte counts lost: more than %d connections in one interval (map full)",
+			 (unsigned long long)(lost - st->lost_reported), TCPB_MAX_CONNS);
+	st->lost_reported = lost;
+	return lost;
+}
+
+static void print_interval(struct loader *l, struct state *st, double interval_s)
+{
+	size_t n = take_rows(st);
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[64];
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm); /* asctime() */
+	qsort(st->rows, n, sizeof(st->rows[0]), by_total_desc);
+	out_text("%s\n", when);
+	print_table(st->rows, n, AF_INET, when);
+	print_table(st->rows, n, AF_INET6, when);
+	out_text(DASHES);
+	out_begin();
+	out_str("type", NULL, "interval");
+	out_str("time", NULL, when);
+	out_double("interval_s", NULL, interval_s);
+	out_uint("connections", NULL, n);
+	out_uint("lost_updates", NULL, report_lost(l, st));
+	out_end();
+	st->intervals++;
+}
+
+/* Ends with what the last, partial interval counted, so nothing is dropped at exit. */
+static void poll_intervals(struct loader *l, struct state *st, const struct options *o)
+{
+	uint64_t step = (uint64_t)(o->interval_s * 1e9);
+	uint64_t next = runtime_mono_ns() + step;
+	struct tcpb_key first;
+
+	runtime_set_duration(o->common.duration_s);
+	while (!runtime_should_stop()) {
+		int ms = runtime_wait_ms(next, 100);
+
+		if (ms > 0) {
+			loader__poll(l, ms);
+		} else if (runtime_mono_ns() >= next) {
+			print_interval(l, st, o->interval_s);
+			next += step;
+		}
+	}
+	if (loader__map_next_key(st->conns_fd, NULL, &first) == 0)
+		print_interval(l, st, o->interval_s);
+}
+
+static void print_summary(struct loader *l, struct state *st)
+{
+	out_begin();
+	out_str("type", NULL, "summary");
+	out_uint("intervals", NULL, st->intervals);
+	out_uint("lost_updates", NULL, report_lost(l, st));
+	out_end();
+}
+
+static int trace(struct loader *l, const struct options *o, bool use_tp)
+{
+	struct state st = { .conns_fd = loader__map_fd(l, "conns") };
+	int rc = 1;
+
+	st.rows = calloc(TCPB_MAX_CONNS, sizeof(*st.rows));
+	st.keys = calloc(TCPB_MAX_CONNS, sizeof(*st.keys));
+	if (!st.rows || !st.keys) {
+		log_error("out of memory");
+		goto out_free_rows;
+	}
+	if (st.conns_fd < 0 || (use_tp && attach_tracepoints(l))) {
+		log_error("%s", loader__error(l));
+		goto out_free_rows;
+	}
+	if (!use_tp && attach_kprobe_path(l, o))
+		goto out_free_rows;
+	loader__drop_compiler(l);
+	fprintf(stderr, "Tracing TCP bytes per connection (%s)... Output every %g secs. Hit Ctrl-C to end.\n",
+		use_tp ? "sock tracepoints" : "kprobes", o->interval_s);
+	poll_intervals(l, &st, o);
+	print_summary(l, &st);
+	rc = 0;
+out_free_rows:
+	free(st.rows);
+	free(st.keys);
+	return rc;
+}
+
+static int run(const struct options *o, const struct cflags *cf, bool use_tp)
+{
+	char err[512];
+	struct loader *l = loader__open(tcp_bytes_bpf_text, cf->argv, cf->n, err, sizeof(err));
+	int rc;
+
+	if (!l) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (o->load_only) {
+		rc = load_only(l, use_tp) ? 1 : 0;
+		if (rc)
+			log_error("%s", loader__error(l));
+	} else {
+		rc = trace(l, o, use_tp);
+	}
+	loader__free(l);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct cflags cf = { 0 };
+	char err[256];
+	bool use_tp;
+	int rc;
+
+	log_set_tool("tcp_bytes");
+	parse_options(argc, argv, &o);
+	out_set_json(o.common.json);
+	if (loader__ensure_tracefs(err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
+	use_tp = !o.kprobes && sock_tracepoints_exist();
+	if (build_cflags(&cf, &o, use_tp)) {
+		cflags_free(&cf);
+		return 1;
+	}
+	if (o.common.print_bpf) {
+		cflags_print_program(&cf, tcp_bytes_bpf_text);
+		cflags_free(&cf);
+		return 0;
+	}
+	runtime_install_signals();
+	rc = run(&o, &cf, use_tp);
+	cflags_free(&cf);
+	return rc;
+}
