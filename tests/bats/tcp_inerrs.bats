@@ -46,10 +46,10 @@ csum_errors() {
   in_ns "$SRV" nstat -asz TcpInCsumErrors | awk '$1 == "TcpInCsumErrors" { print $2 }'
 }
 
-# inject SERVER N_CSUM_LONG N_CSUM_SHORT N_OOW: sets LPORT (the client's port).
+# inject SERVER N_CSUM_LONG N_CSUM_SHORT N_OOW N_OLD: sets LPORT (the client's port).
 inject() {
   local json
-  json=$(in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$1" "$PORT" "$2" "$3" "$4")
+  json=$(in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$1" "$PORT" "$2" "$3" "$4" "$5")
   LPORT=$(jq -r .lport <<<"$json")
   [ -n "$LPORT" ] && [ "$LPORT" != null ]
 }
@@ -62,12 +62,13 @@ count_events() {
 
 # Checksum: 3 long segments (checked with the socket found: ESTABLISHED)
 # and 2 short ones (checked before the socket lookup: no state); 7 beyond
-# the window. Prime counts, so doubles and misses show.
+# the window and 3 before it (the kernel's TCP_OLD_SEQUENCE, printed by the
+# BTF-derived name "old seq"). Prime counts, so doubles and misses show.
 check_family() {
   local ip=$1 srv=$2 cli=$3 before after
   before=$(csum_errors)
   start_tool - "$TOOL" --json
-  inject "$srv" 3 2 7
+  inject "$srv" 3 2 7 3
   stop_tool
   after=$(csum_errors)
   assert_eq 0 "$TOOL_STATUS" "exit status"
@@ -77,7 +78,8 @@ check_family() {
   assert_eq 3 "$(count_events "$tuple and .reason == \"checksum\" and .state == \"ESTABLISHED\"")" "checksum, socket found"
   assert_eq 2 "$(count_events "$tuple and .reason == \"checksum\" and .state == \"-\" and .drop_reason == \"TCP_CSUM\"")" "checksum, before lookup"
   assert_eq 7 "$(count_events "$tuple and .reason == \"invalid seq\" and .state == \"ESTABLISHED\" and .drop_reason == \"TCP_INVALID_SEQUENCE\"")" "out-of-window events"
-  assert_eq 12 "$(count_events true)" "all events of the connection"
+  assert_eq 3 "$(count_events "$tuple and .reason == \"old seq\" and .state == \"ESTABLISHED\" and .drop_reason == \"TCP_OLD_SEQUENCE\"")" "old-sequence events"
+  assert_eq 15 "$(count_events true)" "all events of the connection"
   assert_eq "$(jq -s '.[-1] | [.type, .lost_events, .checksum_events == .bad_csum_traced] | @csv' "$BATS_TEST_TMPDIR/out")" \
     '"\"summary\",0,true"' "summary: nothing lost, every tcp_bad_csum reported once"
 }
@@ -96,7 +98,7 @@ check_family() {
   setup_pair
   start_tool - "$TOOL"
   touch "$BATS_TEST_TMPDIR/go"
-  start_bg INJ in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV4" "$PORT" 1 0 1 "$BATS_TEST_TMPDIR/go" >"$BATS_TEST_TMPDIR/inj"
+  start_bg INJ in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV4" "$PORT" 1 0 1 0 "$BATS_TEST_TMPDIR/go" >"$BATS_TEST_TMPDIR/inj"
   wait "$INJ"
   LPORT=$(tail -1 "$BATS_TEST_TMPDIR/inj" | jq -r .lport)
   local pid
@@ -117,9 +119,9 @@ check_family() {
 # filter_run ARGS...: both families injected (1 long checksum, 1 short, 3 out of window each).
 filter_run() {
   start_tool - "$TOOL" --json "$@"
-  inject "$SRV4" 1 1 3
+  inject "$SRV4" 1 1 3 0
   LPORT4=$LPORT
-  inject "$SRV6" 1 1 3
+  inject "$SRV6" 1 1 3 0
   LPORT6=$LPORT
   stop_tool
   assert_eq 0 "$TOOL_STATUS" "exit status"
@@ -148,8 +150,8 @@ filter_run() {
 @test "-p reports only segments received while that process was interrupted" {
   setup_pair
   local go="$BATS_TEST_TMPDIR/go"
-  start_bg INJ_A in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV4" "$PORT" 3 0 2 "$go" >"$BATS_TEST_TMPDIR/a"
-  start_bg INJ_B in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV6" "$PORT" 3 0 2 "$go" >"$BATS_TEST_TMPDIR/b"
+  start_bg INJ_A in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV4" "$PORT" 3 0 2 0 "$go" >"$BATS_TEST_TMPDIR/a"
+  start_bg INJ_B in_ns "$CLI" "$PY" "$HELPERS/tcp_inerrs_inject.py" tic "$SRV6" "$PORT" 3 0 2 0 "$go" >"$BATS_TEST_TMPDIR/b"
   wait_for_line "$BATS_TEST_TMPDIR/a" pid
   wait_for_line "$BATS_TEST_TMPDIR/b" pid
   local pid_a

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Open a real TCP connection, then inject bad segments into it with scapy.
 
-usage: tcp_inerrs_inject.py IFACE SERVER_ADDR SERVER_PORT N_CSUM_LONG N_CSUM_SHORT N_OOW [GO_FILE]
+usage: tcp_inerrs_inject.py IFACE SERVER_ADDR SERVER_PORT N_CSUM_LONG N_CSUM_SHORT N_OOW N_OLD [GO_FILE]
 
 With GO_FILE, first prints {"pid": PID} and waits (at most 30 s) until that
 file exists, so a test can learn this process's PID before it sends.
@@ -16,7 +16,9 @@ server's MAC address. Then sends through IFACE, with the connection's
   N_CSUM_SHORT segments without data and a wrong TCP checksum (checked
                before the socket lookup),
   N_OOW        segments with a correct checksum and a sequence number 2^30
-               beyond the receive window.
+               beyond the receive window,
+  N_OLD        segments with a correct checksum and a sequence number 2^30
+               before it (older than anything the server still expects).
 Prints one JSON line: the client's (local) address and port. Keeps the
 connection open for a moment so every segment meets an ESTABLISHED socket.
 """
@@ -67,10 +69,10 @@ def wait_for_file(path):
 
 def main():
     iface, server, rport = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    n_long, n_short, n_oow = (int(x) for x in sys.argv[4:7])
-    if len(sys.argv) > 7:
+    n_long, n_short, n_oow, n_old = (int(x) for x in sys.argv[4:8])
+    if len(sys.argv) > 8:
         print(json.dumps({"pid": os.getpid()}), flush=True)
-        wait_for_file(sys.argv[7])
+        wait_for_file(sys.argv[8])
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     sock = socket.create_connection((server, rport), timeout=5)
     laddr, lport = sock.getsockname()[:2]
@@ -84,6 +86,8 @@ def main():
              for _ in range(n_short)]
     pkts += [eth / segment(ip, lport, rport, (seq + (1 << 30)) & 0xffffffff, ack, Raw(b"o" * 10))
              for _ in range(n_oow)]
+    pkts += [eth / segment(ip, lport, rport, (seq - (1 << 30)) & 0xffffffff, ack, Raw(b"d" * 10))
+             for _ in range(n_old)]
     for p in pkts:
         sendp(p, iface=iface)
     print(json.dumps({"laddr": laddr, "lport": lport, "pid": os.getpid()}), flush=True)
