@@ -25,6 +25,9 @@
 #ifndef USE_SOCK_TP
 #define USE_SOCK_TP 1 /* 0 when the kernel lacks the sock tracepoints */
 #endif
+#ifndef MAX_CONNS
+#define MAX_CONNS TCPB_MAX_CONNS /* entries of the conns map (--max-conns) */
+#endif
 #ifndef TCP_RECVMSG_FLAGS_ARG
 #define TCP_RECVMSG_FLAGS_ARG 4 /* 1-based; 5 before Linux 5.19 ("nonblock" argument) */
 #endif
@@ -32,7 +35,7 @@
 #define PROTO_TCP 6
 #define MSG_PEEK_FLAG 2
 
-BPF_HASH(conns, struct tcpb_key, struct tcpb_value, TCPB_MAX_CONNS);
+BPF_HASH(conns, struct tcpb_key, struct tcpb_value, MAX_CONNS);
 
 static __always_inline bool wanted_pid(u32 pid)
 {

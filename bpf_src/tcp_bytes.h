@@ -3,7 +3,7 @@
 #define TCP_BYTES_H
 
 #define TCPB_COMM_LEN 16
-#define TCPB_MAX_CONNS 10240
+#define TCPB_MAX_CONNS 10240 /* default size of the connection map */
 
 /* One connection as one process sees it: local (saddr/sport) and remote
  * (daddr/dport) ends, ports in host order, family 2 (AF_INET) or 10

@@ -21,12 +21,14 @@
 
 extern const char tcp_bytes_bpf_text[];
 
+#define MAX_CONNS_LIMIT 1048576u
 #define DASHES "------------------------------------------------------------\n"
 
 struct options {
 	struct common_opts common;
 	uint32_t pid;
 	double interval_s;
+	uint32_t max_conns; /* connection map entries */
 	bool ipv4, ipv6;
 	bool kprobes;   /* use the kprobe path even where the tracepoints exist */
 	bool load_only; /* verifier-load every program, attach nothing */
@@ -39,6 +41,7 @@ struct row {
 
 struct state {
 	int conns_fd;
+	uint32_t max_conns;
 	struct row *rows;
 	struct tcpb_key *keys;
 	uint64_t intervals;
@@ -53,6 +56,7 @@ static const char usage[] =
 	"  -4, --ipv4             only IPv4 connections\n"
 	"  -6, --ipv6             only IPv6 connections\n"
 	"  -C, --noclear          accepted for tcptop habits (the screen is never cleared)\n"
+	"      --max-conns N      connections counted per interval (default 10240); more are lost and reported\n"
 	"      --kprobes          use the kprobe path even where the sock tracepoints exist\n"
 	"      --load-only        compile and verifier-load every program, attach nothing\n" CLI_COMMON_HELP
 	"\nEXAMPLES:\n"
@@ -60,6 +64,16 @@ static const char usage[] =
 	"  tcp_bytes -p 181       # only PID 181\n"
 	"  tcp_bytes -6 -i 5      # IPv6 only, every 5 seconds\n"
 	"  tcp_bytes --json       # exact byte counts, one JSON object per connection\n";
+
+static uint32_t parse_max_conns(const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint_range(arg, 1, MAX_CONNS_LIMIT, &v))
+		usage_error("invalid --max-conns '%s': expected a number of connections 1-%u", arg,
+			    MAX_CONNS_LIMIT);
+	return (uint32_t)v;
+}
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -71,12 +85,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "noclear", no_argument, NULL, 'C' },
 		{ "kprobes", no_argument, NULL, 'K' },
 		{ "load-only", no_argument, NULL, 'L' },
+		{ "max-conns", required_argument, NULL, 'M' },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
 	int c;
 
 	o->interval_s = 1;
+	o->max_conns = TCPB_MAX_CONNS;
 	while ((c = getopt_long(argc, argv, "p:i:46Ch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
@@ -86,6 +102,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'C': break;
 		case 'K': o->kprobes = true; break;
 		case 'L': o->load_only = true; break;
+		case 'M': o->max_conns = parse_max_conns(optarg); break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -136,6 +153,7 @@ static int build_cflags(struct cflags *cf, const struct options *o, bool use_tp)
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->ipv4 ? AF_INET : o->ipv6 ? AF_INET6 : 0);
 	cflags_add(cf, "-DUSE_SOCK_TP=%d", use_tp);
+	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
 	if (!use_tp || o->load_only)
 		cflags_add(cf, "-DTCP_RECVMSG_FLAGS_ARG=%d", recvmsg_flags_arg());
 	cflags_sock_common(cf, btf);
@@ -215,7 +233,7 @@ static size_t take_rows(struct state *st)
 	size_t nkeys = 0, n = 0;
 	struct tcpb_key *prev = NULL;
 
-	while (nkeys < TCPB_MAX_CONNS &&
+	while (nkeys < st->max_conns &&
 	       loader__map_next_key(st->conns_fd, prev, &st->keys[nkeys]) == 0) {
 		prev = &st->keys[nkeys];
 		nkeys++;
@@ -303,8 +321,8 @@ static uint64_t report_lost(struct loader *l, struct state *st)
 	uint64_t lost = loader__lost_events(l);
 
 	if (lost > st->lost_reported)
-		log_warn("%llu byte counts lost: more than %d connections in one interval (map full)",
-			 (unsigned long long)(lost - st->lost_reported), TCPB_MAX_CONNS);
+		log_warn("%llu byte counts lost: the connection map (--max-conns %u) was full; raise --max-conns",
+			 (unsigned long long)(lost - st->lost_reported), st->max_conns);
 	st->lost_reported = lost;
 	return lost;
 }
@@ -366,11 +384,11 @@ static void print_summary(struct loader *l, struct state *st)
 
 static int trace(struct loader *l, const struct options *o, bool use_tp)
 {
-	struct state st = { .conns_fd = loader__map_fd(l, "conns") };
+	struct state st = { .conns_fd = loader__map_fd(l, "conns"), .max_conns = o->max_conns };
 	int rc = 1;
 
-	st.rows = calloc(TCPB_MAX_CONNS, sizeof(*st.rows));
-	st.keys = calloc(TCPB_MAX_CONNS, sizeof(*st.keys));
+	st.rows = calloc(st.max_conns, sizeof(*st.rows));
+	st.keys = calloc(st.max_conns, sizeof(*st.keys));
 	if (!st.rows || !st.keys) {
 		log_error("out of memory");
 		goto out_free_rows;

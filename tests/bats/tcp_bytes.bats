@@ -219,3 +219,27 @@ verified kprobe programs: tcp_sendmsg_entry tcp_sendmsg_return tcp_recvmsg_entry
   assert_eq 100000 "$(sum_bytes "$T_SPID" rx_bytes)" "server rx_bytes"
   assert_eq 5000 "$(sum_bytes "$T_SPID" tx_bytes)" "server tx_bytes"
 }
+
+@test "counts and reports byte counts lost when the connection map is full" {
+  local d="$BATS_TEST_TMPDIR/fan" pid
+  start_bg _ ip netns exec "$NS" python3 "$PEER" fanout --family 4 --conns 23 --up 1000 \
+    --comm tcpbytes-fanout --pidfile "$d.pid" --go "$d.go" --done "$d.done"
+  wait_file "$d.pid"
+  pid=$(cat "$d.pid")
+  start_tool - $TB --json -i 60 -p "$pid" --max-conns 1
+  touch "$d.go"
+  wait_file "$d.done"
+  stop_tool
+  # 23 connections, one send each: the first has the one map entry, 22 are lost.
+  assert_eq 1000 "$(sum_bytes "$pid" tx_bytes)" "bytes recorded"
+  assert_eq 1 "$(tool_out | jq -s '[.[] | select(.type == "connection")] | length')" "rows"
+  assert_eq '{"type":"summary","intervals":1,"lost_updates":22}' "$(tool_out | tail -n 1)" "summary"
+  assert_eq "tcp_bytes: warning: 22 byte counts lost: the connection map (--max-conns 1) was full; raise --max-conns" \
+    "$(grep warning "$BATS_TEST_TMPDIR/err")" "warning"
+}
+
+@test "a bad --max-conns is refused with exit status 2" {
+  run --separate-stderr "$BCCNET_BIN/$TB" --max-conns 0
+  assert_eq 2 "$status" "status"
+  assert_eq "tcp_bytes: invalid --max-conns '0': expected a number of connections 1-1048576" "$stderr" "message"
+}

@@ -10,7 +10,10 @@ client: writes its PID to --pidfile, waits for the --go file, connects,
         chunks plus one UDP datagram (must not be counted), peeks at the
         --down bytes (MSG_PEEK: must not be counted), reads them, writes
         --done, and keeps the connection open until the --release file exists.
-Both set their comm with --comm. Every wait is bounded.
+fanout: writes its PID to --pidfile, waits for --go, then opens --conns
+        connections to a listener of its own and sends --up bytes once on
+        each (nobody reads), writes --done and exits.
+All set their comm with --comm. Every wait is bounded.
 """
 import argparse
 import ctypes
@@ -106,9 +109,26 @@ def client(a):
     sock.close()
 
 
+def fanout(a):
+    af, host = family_and_host(a.family)
+    write_file(a.pidfile, "%d\n" % os.getpid())
+    wait_for_file(a.go)
+    lsn = socket.socket(af, socket.SOCK_STREAM)
+    lsn.bind((host, 0))
+    lsn.listen(a.conns)
+    pairs = []
+    for _ in range(a.conns):
+        c = socket.create_connection(lsn.getsockname()[:2], timeout=WAIT_S)
+        pairs.append((c, lsn.accept()[0]))
+    for c, _ in pairs:
+        c.sendall(b"f" * a.up)
+    write_file(a.done, "done\n")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["server", "client"])
+    p.add_argument("role", choices=["server", "client", "fanout"])
+    p.add_argument("--conns", type=int, default=1)
     p.add_argument("--family", type=int, choices=[4, 6], required=True)
     p.add_argument("--up", type=int, default=100000)
     p.add_argument("--down", type=int, default=5000)
@@ -122,7 +142,7 @@ def main():
     p.add_argument("--release")
     a = p.parse_args()
     set_comm(a.comm)
-    server(a) if a.role == "server" else client(a)
+    {"server": server, "client": client, "fanout": fanout}[a.role](a)
 
 
 if __name__ == "__main__":
