@@ -367,6 +367,8 @@ static void poll_intervals(struct loader *l, struct state *st, const struct opti
 		} else if (runtime_mono_ns() >= next) {
 			print_interval(l, st, o->interval_s);
 			next += step;
+			if (next <= runtime_mono_ns()) /* fell behind (stopped, overloaded): no burst */
+				next = runtime_mono_ns() + step;
 		}
 	}
 	if (loader__map_next_key(st->conns_fd, NULL, &first) == 0)
