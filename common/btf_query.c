@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,4 +285,57 @@ const char *btf_query_enum_name(struct btf_query *q, const char *enum_name, long
 	struct enum_match m = { .value = value };
 
 	return enum_walk(q, enum_name, match_by_value, &m) ? NULL : m.name;
+}
+
+static const struct btf_type *skip_mods(const struct btf *b, const struct btf_type *t)
+{
+	while (t && btf_is_mod(t))
+		t = btf__type_by_id(b, t->type);
+	return t;
+}
+
+/* Appends the name of a parameter type: "int", "sk_buff *", "void *"; "?" if unnamed. */
+static void append_type_name(const struct btf *b, __u32 id, char *buf, size_t len)
+{
+	const struct btf_type *t = skip_mods(b, btf__type_by_id(b, id));
+	bool ptr = t && btf_is_ptr(t);
+	const char *name = "?";
+	size_t used = strlen(buf);
+
+	if (ptr)
+		t = t->type ? skip_mods(b, btf__type_by_id(b, t->type)) : NULL;
+	if (t && t->name_off)
+		name = btf__name_by_offset(b, t->name_off);
+	else if (ptr && !t)
+		name = "void";
+	snprintf(buf + used, len - used, "%s%s", name, ptr ? " *" : "");
+}
+
+int btf_query_tp_args(struct btf_query *q, const char *tp, char *buf, size_t len)
+{
+	static const int kinds[] = { BTF_KIND_TYPEDEF, 0 };
+	const struct btf_type *t;
+	const struct btf_param *p;
+	char name[128];
+	struct btf *b;
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = find_type(q, name, kinds, &b);
+	if (id < 0)
+		return id;
+	t = btf__type_by_id(b, id); /* typedef -> pointer -> func proto */
+	t = t ? btf__type_by_id(b, t->type) : NULL;
+	t = t && btf_is_ptr(t) ? btf__type_by_id(b, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t))
+		return -ENOENT;
+	buf[0] = '\0';
+	p = btf_params(t);
+	/* The first parameter is the probe's own data pointer, not a tracepoint argument. */
+	for (int i = 1; i < btf_vlen(t); i++) {
+		if (i > 1)
+			strncat(buf, ",", len - strlen(buf) - 1);
+		append_type_name(b, p[i].type, buf, len);
+	}
+	return strlen(buf) + 1 >= len ? -ENOSPC : 0;
 }

@@ -24,5 +24,9 @@ int btf_query_enum_value(struct btf_query *q, const char *enum_name, const char 
 			 long long *value);
 /* Enumerator name for a value, or NULL. */
 const char *btf_query_enum_name(struct btf_query *q, const char *enum_name, long long value);
+/* The arguments a raw tracepoint passes (its TP_PROTO, from the btf_trace_<tp> typedef), as
+ * "sk_buff *,int,net_device *,unsigned int": qualifiers dropped, structs by tag name. 0, or
+ * -ENOENT (no such tracepoint in this kernel's BTF) or -ENOSPC (buf too small). */
+int btf_query_tp_args(struct btf_query *q, const char *tp, char *buf, size_t len);
 
 #endif

@@ -25,6 +25,7 @@ struct prog {
 
 struct link {
 	int fd;
+	bool raw_tp;            /* a BPF link fd, not a perf event: close() it */
 	char kprobe_event[128]; /* non-empty: a kprobe to remove at teardown */
 };
 
@@ -149,7 +150,10 @@ int loader__attach_raw_tp(struct loader *l, const char *func, const char *tp)
 	if (fd < 0)
 		return set_err(l, errno ? errno : ENOENT, "attach raw tracepoint %s: %s", tp,
 			       strerror(errno ? errno : ENOENT));
-	return add_link(l, fd, NULL);
+	if (add_link(l, fd, NULL))
+		return -E2BIG;
+	l->links[l->nlinks - 1].raw_tp = true;
+	return 0;
 }
 
 bool loader__kprobes_supported(void)
@@ -266,6 +270,21 @@ uint64_t loader__lost_events(struct loader *l)
 	return value;
 }
 
+uint64_t loader__prog_misses(struct loader *l)
+{
+	uint64_t misses = 0;
+
+	for (int i = 0; l && i < l->nprogs; i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(l->progs[i].fd, &info, &len) == 0)
+			misses += info.recursion_misses;
+	}
+	return misses;
+}
+
 int loader__map_lookup(int fd, const void *key, void *value)
 {
 	return bpf_lookup_elem(fd, (void *)key, value) ? -errno : 0;
@@ -284,6 +303,16 @@ int loader__map_delete(int fd, const void *key)
 int loader__map_next_key(int fd, const void *key, void *next)
 {
 	return bpf_get_next_key(fd, (void *)key, next) ? -errno : 0;
+}
+
+int loader__map_lookup_batch(int fd, void *keys, void *values, uint32_t *count)
+{
+	uint32_t out_batch = 0;
+
+	/* ENOENT: the map ended within *count entries; what was read is valid. */
+	if (bpf_lookup_batch(fd, NULL, &out_batch, keys, values, count) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 void loader__drop_compiler(struct loader *l)
@@ -306,7 +335,10 @@ void loader__free(struct loader *l)
 	if (l->rb)
 		bpf_free_ringbuf(l->rb);
 	for (int i = l->nlinks - 1; i >= 0; i--) {
-		bpf_close_perf_event_fd(l->links[i].fd);
+		if (l->links[i].raw_tp)
+			close(l->links[i].fd);
+		else
+			bpf_close_perf_event_fd(l->links[i].fd);
 		if (l->links[i].kprobe_event[0])
 			bpf_detach_kprobe(l->links[i].kprobe_event);
 	}

@@ -35,11 +35,18 @@ int loader__open_ringbuf(struct loader *l, const char *map, loader_event_fn fn, 
 int loader__poll(struct loader *l, int timeout_ms);
 /* Events the BPF side could not submit (ring buffer full), from the bccnet_lost map. */
 uint64_t loader__lost_events(struct loader *l);
+/* Runs of our programs the kernel skipped because one was already running on that CPU
+ * (bpf_prog_info.recursion_misses, summed): work the BPF side never saw. */
+uint64_t loader__prog_misses(struct loader *l);
 /* Map access by descriptor: 0 or -errno. next_key with key NULL gives the first key. */
 int loader__map_lookup(int fd, const void *key, void *value);
 int loader__map_update(int fd, const void *key, const void *value);
 int loader__map_delete(int fd, const void *key);
 int loader__map_next_key(int fd, const void *key, void *next);
+/* Up to *count entries from the start of the map in one call (arrays: keys 0..*count-1);
+ * *count becomes the number read. 0 or -errno. Per-CPU values take one slot per possible
+ * CPU, each rounded up to 8 bytes. */
+int loader__map_lookup_batch(int fd, void *keys, void *values, uint32_t *count);
 /* Frees the compiler's memory once everything is loaded and attached; maps
  * fetched with loader__map_fd() before stay usable. */
 void loader__drop_compiler(struct loader *l);

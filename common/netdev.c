@@ -1,10 +1,12 @@
 #include "netdev.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -58,4 +60,43 @@ uint32_t netns_inode_self(void)
 	struct stat st;
 
 	return stat("/proc/self/ns/net", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
+/* sysfs shows the namespace that mounted it: trust it only if the device there is ours. */
+static int sysfs_queue_counts(const char *name, unsigned *tx, unsigned *rx)
+{
+	char path[128], line[32];
+	struct dirent *de;
+	unsigned ntx = 0, nrx = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strtoul(line, NULL, 10) != if_nametoindex(name)) {
+		fclose(f);
+		return -ENODEV;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", name);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		ntx += strncmp(de->d_name, "tx-", 3) == 0;
+		nrx += strncmp(de->d_name, "rx-", 3) == 0;
+	}
+	closedir(d);
+	*tx = ntx;
+	*rx = nrx;
+	return 0;
+}
+
+int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx)
+{
+	if (sysfs_queue_counts(name, tx, rx) == 0)
+		return 0;
+	return netdev_queue_counts(name, tx, rx);
 }

@@ -12,6 +12,10 @@ int netdev_exists(const char *name);
 int netdev_driver(const char *name, char *driver, size_t len);
 /* Number of TX and RX queues (real_num_*); 0 or -errno. */
 int netdev_queue_counts(const char *name, unsigned *tx, unsigned *rx);
+/* The queues the kernel has in use (real_num_tx/rx_queues): the tx-N / rx-N entries of
+ * /sys/class/net/<name>/queues when that sysfs is our namespace's (its ifindex matches), else
+ * the ethtool channel counts; 0 or -errno. */
+int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx);
 /* Inode number of the caller's network namespace (what BTF's net->ns.inum holds). */
 uint32_t netns_inode_self(void);
 

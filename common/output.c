@@ -112,8 +112,15 @@ void out_double(const char *key, const char *fmt, double value)
 		if (fmt)
 			printf(fmt, value);
 	} else if (key) {
+		char buf[32];
+
 		json_key(key);
-		printf("%.17g", value);
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, value);
+			if (strtod(buf, NULL) == value)
+				break;
+		}
+		fputs(buf, stdout);
 	}
 }
 
@@ -132,6 +139,32 @@ void out_bool(const char *key, bool value)
 		fputs(value ? "true" : "false", stdout);
 	}
 }
+
+/* An array element gets only the separator; a field gets its key. */
+static void json_open(const char *key, char bracket)
+{
+	if (!json_mode)
+		return;
+	if (key)
+		json_key(key);
+	else if (!first_field)
+		fputc(',', stdout);
+	fputc(bracket, stdout);
+	first_field = true;
+}
+
+static void json_close(char bracket)
+{
+	if (!json_mode)
+		return;
+	fputc(bracket, stdout);
+	first_field = false;
+}
+
+void out_object_begin(const char *key) { json_open(key, '{'); }
+void out_object_end(void) { json_close('}'); }
+void out_array_begin(const char *key) { json_open(key, '['); }
+void out_array_end(void) { json_close(']'); }
 
 void out_text(const char *fmt, ...)
 {

@@ -20,10 +20,17 @@ void out_end(void);
 void out_str(const char *key, const char *fmt, const char *value);
 void out_uint(const char *key, const char *fmt, unsigned long long value);
 void out_int(const char *key, const char *fmt, long long value);
+/* JSON: the shortest text that reads back as the same double (0.1, not 0.10000000000000001). */
 void out_double(const char *key, const char *fmt, double value);
 /* A kernel address: "0x..." text, a "0x..." JSON string (JSON numbers lose 64-bit precision). */
 void out_ptr(const char *key, const char *fmt, unsigned long long value);
 void out_bool(const char *key, bool value);
+/* Nested JSON (no-ops in text mode): an object or array under key (NULL: an array element);
+ * every begin has its end. */
+void out_object_begin(const char *key);
+void out_object_end(void);
+void out_array_begin(const char *key);
+void out_array_end(void);
 /* Text-only output (labels, separators); nothing in JSON mode. */
 void out_text(const char *fmt, ...) BCCNET_PRINTF(1, 2);
 
