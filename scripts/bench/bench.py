@@ -95,10 +95,10 @@ class Bench:
                                 str(rate)]), timeout=120)
         return dict((k, float(v)) for k, v in (x.split("=") for x in r.stdout.split()))
 
-    def workload(self, kind):
-        if kind == "tun":
+    def workload(self, kinds):
+        if "tun" in kinds:
             self.udp_to_tun(self.p["cost_packets"])
-        else:
+        if "tcp" in kinds:
             self.iperf(self.p["seconds"])
             self.conns(self.p["seconds"])
 

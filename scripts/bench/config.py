@@ -29,7 +29,7 @@ PEERS = {
 #   hook_peer     peer (command, in NS) whose programs share the tool's hooks
 #   cost          labelled argument lists run side by side under `workload`;
 #                 "reject" instances see the same events but their filter drops them
-#   workload      "tun" (UDP into tun0) or "tcp" (iperf3 + short connections on lo)
+#   workload      "tun" (UDP into tun0) and/or "tcp" (iperf3 + short connections on lo)
 #   overhead      tool arguments for the throughput / request-rate runs (in NS)
 #   aggregating   the issue's <5% throughput-overhead target applies
 #   loss          event-streaming tool: how to drive it to its limit
@@ -45,7 +45,7 @@ TOOLS = {
                                                             "--dst-port", "9", "--json"],
             "--all -d tun9 (absent device: filter rejects)": ["--all", "-d", "tun9", "--json"],
         },
-        "workload": "tun",
+        "workload": ["tun"],
         "overhead": [],
         "overhead_peer": [SBIN + "netqtop-bpfcc", "-n", "lo", "-i", "1"],
         "aggregating": False,
@@ -59,7 +59,7 @@ TOOLS = {
             "-n lo (device traced)": ["-n", "lo", "--json"],
             "-n bv0 (filter rejects)": ["-n", "bv0", "--json"],
         },
-        "workload": "tcp",
+        "workload": ["tcp"],
         "overhead": ["-n", "lo"],
         "overhead_peer": [SBIN + "netqtop-bpfcc", "-n", "lo", "-i", "1"],
         "aggregating": True,
@@ -72,7 +72,7 @@ TOOLS = {
             "(no filter)": ["--json"],
             "-P 1 (filter rejects)": ["-P", "1", "--json"],
         },
-        "workload": "tcp",
+        "workload": ["tcp"],
         "overhead": [],
         "overhead_peer": [SBIN + "tcpstates-bpfcc"],
         "aggregating": False,
@@ -86,7 +86,7 @@ TOOLS = {
             "(no filter)": ["--json"],
             "-p 1 (filter rejects)": ["-p", "1", "--json"],
         },
-        "workload": "tcp",
+        "workload": ["tcp"],
         "overhead": [],
         "overhead_peer": [SBIN + "tcptop-bpfcc", "-C", "1"],
         "aggregating": True,
@@ -99,7 +99,7 @@ TOOLS = {
             "(no filter)": ["--json"],
             "-p 1 (filter rejects)": ["-p", "1", "--json"],
         },
-        "workload": "tcp",
+        "workload": ["tun", "tcp"],  # tun0 ring-full drops: kfree_skb events to reject
         "overhead": [],
         "overhead_peer": [SBIN + "tcpdrop-bpfcc"],
         "aggregating": False,

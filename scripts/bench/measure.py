@@ -169,40 +169,49 @@ def cost(bench, tool, log):
                                                stdout_path=os.devnull), log)
             if m:
                 monitors.append(("tool", label, m))
-        hooks = sorted(set(h for _, _, m in monitors for h in prog_hooks(m.proc.pid).values()))
-        if not hooks:
-            return []
-        floor = start_ready(Monitor("empty program", ["/usr/bin/python3", os.path.join(
-            os.path.dirname(__file__), "floor.py")] + hooks, ("stderr", "^Tracing")), log)
-        if floor:
-            monitors.append(("floor", "empty program", floor))
         if cfg.get("hook_peer"):
             peer = start_ready(bench.peer_monitor(os.path.basename(cfg["hook_peer"][0]),
                                                   cfg["hook_peer"], ns=True), log)
             if peer:
                 monitors.append(("peer", " ".join(cfg["hook_peer"]).replace(
                     config.SBIN, ""), peer))
-        return measure_cost(bench, cfg, monitors, hooks)
+        progs = {(kind, label): prog_hooks(m.proc.pid) for kind, label, m in monitors}
+        tool_events = set(event_of(h) for (kind, _), ph in progs.items() if kind == "tool"
+                          for h in ph.values())
+        hooks = sorted(set(h for ph in progs.values() for h in ph.values()
+                           if event_of(h) in tool_events))
+        if not hooks:
+            return []
+        # The floor on every hook type seen (a peer may use the tracepoint
+        # where the tool uses the raw tracepoint of the same event).
+        floor = start_ready(Monitor("empty program", ["/usr/bin/python3", os.path.join(
+            os.path.dirname(__file__), "floor.py")] + hooks, ("stderr", "^Tracing")), log)
+        if floor:
+            monitors.append(("floor", "empty program", floor))
+            progs[("floor", "empty program")] = prog_hooks(floor.proc.pid)
+        return measure_cost(bench, cfg, progs, hooks)
     finally:
         for _, _, m in monitors:
             m.stop()
 
 
-def measure_cost(bench, cfg, monitors, hooks):
-    progs = {(kind, label): prog_hooks(m.proc.pid) for kind, label, m in monitors}
+def event_of(hook):
+    return hook.rsplit(":", 1)[-1]
+
+
+def measure_cost(bench, cfg, progs, hooks):
     before = prog_stats()
     bench.workload(cfg["workload"])
     after = prog_stats()
     rows = []
-    for hook in hooks:
-        for (kind, label), ph in progs.items():
-            for pid_, h in ph.items():
-                if h != hook or pid_ not in after or pid_ not in before:
-                    continue
-                cnt = after[pid_][0] - before[pid_][0]
-                ns = after[pid_][1] - before[pid_][1]
-                rows.append({"hook": hook, "kind": kind, "label": label, "events": cnt,
-                             "ns": ns / cnt if cnt else None})
+    for (kind, label), ph in progs.items():
+        for prog, hook in ph.items():
+            if hook not in hooks or prog not in after or prog not in before:
+                continue
+            cnt = after[prog][0] - before[prog][0]
+            ns = after[prog][1] - before[prog][1]
+            rows.append({"hook": hook, "kind": kind, "label": label, "events": cnt,
+                         "ns": ns / cnt if cnt else None})
     return rows
 
 
@@ -283,8 +292,31 @@ def summary_line(path):
     return last
 
 
+def loss_conns(bench, tool, log):
+    """Short connections as fast as the generator can: each is one connect and
+    one accept event on port 5301."""
+    out_path = os.path.join(bench.tmp, "loss-%s.json" % tool)
+    m = start_ready(bench.tool_monitor(tool, ["--json"], ns=True, stdout_path=out_path), log)
+    if not m:
+        return []
+    rate = bench.conns(bench.p["loss_seconds"] * 2)
+    time.sleep(0.5)
+    m.stop()
+    expected = int(round(rate * bench.p["loss_seconds"] * 2)) * 2
+    ours = 0
+    with open(out_path) as f:
+        for line in f:
+            if '"connection"' in line and ('"dport":5301' in line or '"sport":5301' in line):
+                ours += 1
+    summary = summary_line(out_path)
+    return [{"rate_asked": 0, "rate": rate * 2, "kernel": expected, "events": ours,
+             "lost": summary.get("lost_events")}]
+
+
 def loss(bench, tool, log):
     kind = config.TOOLS[tool].get("loss")
+    if kind == "conns":
+        return loss_conns(bench, tool, log)
     if kind != "tun":
         return []
     return [r for r in (loss_tun(bench, tool, rate, log) for rate in bench.p["loss_rates"]) if r]

@@ -74,7 +74,8 @@ def cost_table(results):
            "",
            "run_time_ns / run_cnt (kernel.bpf_stats_enabled=1) of every program, all "
            "attached side by side under the same workload; × floor = against an empty "
-           "program on the same hook.",
+           "program on the same hook (same event and type: tracepoint or raw tracepoint). "
+           "Hooks the workload does not reach are left out.",
            "",
            "| tool | hook | program | events | ns/event | × floor |",
            "|---|---|---|---|---|---|"]
@@ -82,7 +83,9 @@ def cost_table(results):
         rows = res.get("cost") or []
         floors = {r["hook"]: r["ns"] for r in rows if r["kind"] == "floor"}
         order = {"floor": 0, "tool": 1, "peer": 2}
-        for r in sorted(rows, key=lambda r: (r["hook"], order[r["kind"]])):
+        rows = [r for r in rows if r["events"]]  # hooks the workload did not reach
+        for r in sorted(rows, key=lambda r: (r["hook"].rsplit(":", 1)[-1], r["hook"],
+                                             order[r["kind"]])):
             name = {"floor": "empty program", "tool": tool + " " + r["label"],
                     "peer": "BCC " + r["label"]}[r["kind"]]
             out.append("| %s | %s | %s | %d | %s | %s |" % (
@@ -121,11 +124,13 @@ def overhead_table(results):
 def loss_table(results):
     out = ["### Event loss",
            "",
-           "UDP into tun0 (held open, never read) at a paced rate (0 = as fast as the "
-           "sender can); the tool runs `--all -d tun0 --json` to a file. kernel = tun0 "
-           "tx packets + tx dropped; unaccounted = kernel − events − lost.",
+           "tun_ring_monitor: UDP into tun0 (held open, never read) at a paced rate (max = as "
+           "fast as the sender can); the tool runs `--all -d tun0 --json` to a file; expected = "
+           "tun0 tx packets + tx dropped (the kernel's count). tcp_connection: short "
+           "connections as fast as the generator can, `--json` to a file; expected = 2 × "
+           "connections made (connect + accept). unaccounted = expected − events − lost.",
            "",
-           "| tool | rate asked pps | rate sent pps | kernel xmits | events reported | "
+           "| tool | rate asked /s | rate sent /s | expected events | events reported | "
            "lost reported | unaccounted |",
            "|---|---|---|---|---|---|---|"]
     for tool, res in results.items():
