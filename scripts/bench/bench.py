@@ -84,11 +84,16 @@ class Bench:
             log("iperf3 failed: %s" % (r.stdout[-300:] + r.stderr[-300:]))
             return None
 
-    def conns(self, seconds):
+    def conns(self, seconds, count=False):
+        """Connections per second (or (connections, seconds) with count=True)."""
         r = run(in_ns(self.ns, ["python3", GEN, "conns", "127.0.0.1", "5301", str(seconds)]),
                 timeout=seconds + 30)
         kv = dict(x.split("=") for x in r.stdout.split())
-        return int(kv["connections"]) / float(kv["seconds"]) if "connections" in kv else None
+        if "connections" not in kv:
+            log("connection generator failed: %s" % r.stderr[-300:])
+            return (0, 1.0) if count else None
+        n, took = int(kv["connections"]), float(kv["seconds"])
+        return (n, took) if count else n / took
 
     def udp_to_tun(self, count, rate=0):
         r = run(in_ns(self.ns, ["python3", GEN, "udp", "10.77.0.2", "9000", str(count),

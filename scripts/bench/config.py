@@ -95,11 +95,13 @@ TOOLS = {
         "startup_args": [],
         "peers": ["tcpdrop", "tcpretrans"],
         "hook_peer": None,
+        # tun0 ring-full drops: kfree_skb events that are not TCP, so every
+        # instance rejects them (the no-filter one by drop reason).
         "cost": {
-            "(no filter)": ["--json"],
+            "(no filter: drop reason rejects)": ["--json"],
             "-p 1 (filter rejects)": ["-p", "1", "--json"],
         },
-        "workload": ["tun", "tcp"],  # tun0 ring-full drops: kfree_skb events to reject
+        "workload": ["tun"],
         "overhead": [],
         "overhead_peer": [SBIN + "tcpdrop-bpfcc"],
         "aggregating": False,

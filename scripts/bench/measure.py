@@ -299,10 +299,10 @@ def loss_conns(bench, tool, log):
     m = start_ready(bench.tool_monitor(tool, ["--json"], ns=True, stdout_path=out_path), log)
     if not m:
         return []
-    rate = bench.conns(bench.p["loss_seconds"] * 2)
+    made, took = bench.conns(bench.p["loss_seconds"] * 2, count=True)
     time.sleep(0.5)
     m.stop()
-    expected = int(round(rate * bench.p["loss_seconds"] * 2)) * 2
+    expected, rate = 2 * made, made / took
     ours = 0
     with open(out_path) as f:
         for line in f:
