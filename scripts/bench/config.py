@@ -111,7 +111,7 @@ TOOLS = {
 # Full run and --quick run.
 PROFILES = {
     "full": {"startup_runs": 5, "peer_startup_runs": 5, "overhead_rounds": 3, "seconds": 2,
-             "cost_packets": 50000, "loss_rates": [10000, 20000, 30000, 40000, 0], "loss_seconds": 2},
+             "cost_packets": 50000, "loss_rates": [10000, 20000, 40000, 60000, 80000, 0], "loss_seconds": 2},
     "quick": {"startup_runs": 3, "peer_startup_runs": 1, "overhead_rounds": 1, "seconds": 1,
               "cost_packets": 20000, "loss_rates": [20000, 0], "loss_seconds": 1},
 }
