@@ -245,6 +245,7 @@ def overhead(bench, tool, log):
     row["peer_fail"] = peer_fail
     row["rounds"] = bench.p["overhead_rounds"]
     row["spread"] = spread(res["none"]["bps"])
+    row["spread_cps"] = spread(res["none"]["cps"])
     return row
 
 

@@ -99,7 +99,7 @@ def overhead_table(results):
            "",
            "iperf3 over lo and short TCP connections (connect, 1 byte each way, close) "
            "inside the bench namespace; medians of alternating rounds; ratio = with / without; "
-           "noise = (max − min) / median of the iperf3 runs without a tool.",
+           "noise = (max − min) / median of the runs without a tool (iperf3 / connections).",
            "",
            "| tool | peer | rounds | iperf3 Gbit/s none | noise | tool | peer | tool ratio | "
            "peer ratio | conn/s none | tool | peer | tool ratio | peer ratio |",
@@ -112,13 +112,18 @@ def overhead_table(results):
         peer = r["peer_name"] + (" (**does not start**)" if r["peer_fail"] else "")
         out.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             tool, peer, r["rounds"], fmt(g("none"), "%.2f"),
-            fmt(None if r["spread"] is None else 100 * r["spread"], "%.0f%%"), fmt(g("tool"), "%.2f"),
+            noise(r), fmt(g("tool"), "%.2f"),
             fmt(g("peer"), "%.2f"), ratio(g("tool"), g("none"), "%.3f"),
             ratio(g("peer"), g("none"), "%.3f"), fmt(r["none"]["cps"]),
             fmt(r["tool"]["cps"]), fmt(r["peer"]["cps"]),
             ratio(r["tool"]["cps"], r["none"]["cps"], "%.3f"),
             ratio(r["peer"]["cps"], r["none"]["cps"], "%.3f")))
     return out
+
+
+def noise(r):
+    pct = lambda x: fmt(None if x is None else 100 * x, "%.0f%%")
+    return "%s / %s" % (pct(r["spread"]), pct(r.get("spread_cps")))
 
 
 def loss_table(results):
