@@ -4,7 +4,7 @@
 #   sudo scripts/bench/run.sh [--quick] [--build DIR] [--tools a,b] [--only PARTS]
 #
 # --build DIR   where the bccnet binaries are (default: $BCCNET_BIN or ./build)
-# --quick       ~2 minutes instead of ~10: fewer runs, shorter workloads
+# --quick       ~3 minutes instead of ~8: fewer runs, shorter workloads
 # --tools LIST  only these tools (default: every tool built in DIR)
 # --only PARTS  only some of startup,cost,overhead,loss
 #
