@@ -96,6 +96,13 @@ const char *cli_ifname(const char *opt, const char *arg)
 	return arg;
 }
 
+int cli_family(int current, int requested)
+{
+	if (current && current != requested)
+		usage_error("-4/--ipv4 and -6/--ipv6 are mutually exclusive");
+	return requested;
+}
+
 void cli_no_extra_args(int argc, char **argv)
 {
 	if (optind < argc)

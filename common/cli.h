@@ -51,5 +51,7 @@ struct ip_addr cli_ip(const char *opt, const char *arg);
 uint8_t cli_protocol(const char *opt, const char *arg, bool allow_icmp);
 const char *cli_ifname(const char *opt, const char *arg);
 void cli_no_extra_args(int argc, char **argv);
+/* -4 / -6: returns `requested`, or exits 2 when the other family was given before. */
+int cli_family(int current, int requested);
 
 #endif

@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include "runtime.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define MAX_PROGS 32
@@ -259,6 +262,15 @@ int loader__poll(struct loader *l, int timeout_ms)
 	return n;
 }
 
+void loader__stream(struct loader *l, double duration_s)
+{
+	runtime_set_duration(duration_s);
+	while (!runtime_should_stop())
+		if (loader__poll(l, 100) < 0)
+			break;
+	loader__poll(l, 0);
+}
+
 uint64_t loader__lost_events(struct loader *l)
 {
 	int fd = loader__map_fd(l, "bccnet_lost");
@@ -315,6 +327,25 @@ int loader__map_lookup_batch(int fd, void *keys, void *values, uint32_t *count)
 	return 0;
 }
 
+/* The compile pages in ~70 MiB of LLVM/clang code that stays resident after
+ * the module is freed. Those are clean, read-only file pages: dropping them
+ * is safe (they fault back in from the library if ever needed again). */
+static void drop_compiler_code(void)
+{
+	char line[512], perm[8];
+	unsigned long start, end;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perm) != 3 || strcmp(perm, "r-xp"))
+			continue;
+		if (strstr(line, "libLLVM") || strstr(line, "libclang"))
+			madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	if (f)
+		fclose(f);
+}
+
 void loader__drop_compiler(struct loader *l)
 {
 	if (!l || !l->mod)
@@ -324,6 +355,7 @@ void loader__drop_compiler(struct loader *l)
 	bpf_module_destroy(l->mod);
 	l->mod = NULL;
 	malloc_trim(0);
+	drop_compiler_code();
 }
 
 const char *loader__error(const struct loader *l) { return l ? l->err : "out of memory"; }

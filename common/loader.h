@@ -33,6 +33,9 @@ int loader__map_fd(struct loader *l, const char *map);
 int loader__open_ringbuf(struct loader *l, const char *map, loader_event_fn fn, void *ctx);
 /* Polls the ring buffer; returns events handled or a negative errno (EINTR is 0). */
 int loader__poll(struct loader *l, int timeout_ms);
+/* Streams events until a signal or the --duration ends, then drains what
+ * is already in the ring buffer. */
+void loader__stream(struct loader *l, double duration_s);
 /* Events the BPF side could not submit (ring buffer full), from the bccnet_lost map. */
 uint64_t loader__lost_events(struct loader *l);
 /* Runs of our programs the kernel skipped because one was already running on that CPU

@@ -29,7 +29,7 @@ struct options {
 	uint32_t pid;
 	double interval_s;
 	uint32_t max_conns; /* connection map entries */
-	bool ipv4, ipv6;
+	int family; /* AF_INET, AF_INET6 or 0 for both */
 	bool kprobes;   /* use the kprobe path even where the tracepoints exist */
 	bool load_only; /* verifier-load every program, attach nothing */
 };
@@ -97,8 +97,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
 		case 'i': o->interval_s = cli_seconds("--interval", optarg, 0.01, 86400); break;
-		case '4': o->ipv4 = true; break;
-		case '6': o->ipv6 = true; break;
+		case '4': o->family = cli_family(o->family, AF_INET); break;
+		case '6': o->family = cli_family(o->family, AF_INET6); break;
 		case 'C': break;
 		case 'K': o->kprobes = true; break;
 		case 'L': o->load_only = true; break;
@@ -109,8 +109,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_no_extra_args(argc, argv);
-	if (o->ipv4 && o->ipv6)
-		usage_error("-4 and -6 exclude each other: give one of them, or neither for both families");
 }
 
 /* Position (1-based) of tcp_recvmsg's "flags": 4 since Linux 5.19, 5 before
@@ -151,7 +149,7 @@ static int build_cflags(struct cflags *cf, const struct options *o, bool use_tp)
 		return -1;
 	}
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
-	cflags_add(cf, "-DFILTER_FAMILY=%d", o->ipv4 ? AF_INET : o->ipv6 ? AF_INET6 : 0);
+	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
 	cflags_add(cf, "-DUSE_SOCK_TP=%d", use_tp);
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
 	if (!use_tp || o->load_only)

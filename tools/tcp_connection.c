@@ -53,13 +53,6 @@ static int parse_direction(const char *arg)
 	usage_error("invalid --direction '%s': expected connect or accept", arg);
 }
 
-static void set_family(struct options *o, int family)
-{
-	if (o->family && o->family != family)
-		usage_error("-4/--ipv4 and -6/--ipv6 are mutually exclusive");
-	o->family = family;
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -78,8 +71,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
 		case 'P': o->nports = cli_port_list("--port", optarg, o->ports, TCPCONN_MAX_PORTS); break;
 		case 'r': o->direction = parse_direction(optarg); break;
-		case '4': set_family(o, AF_INET); break;
-		case '6': set_family(o, AF_INET6); break;
+		case '4': o->family = cli_family(o->family, AF_INET); break;
+		case '6': o->family = cli_family(o->family, AF_INET6); break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -247,11 +240,7 @@ static int run(const struct options *o, const struct cflags *cf)
 	loader__drop_compiler(l);
 	print_header();
 	fprintf(stderr, "Tracing TCP connections... Hit Ctrl-C to end.\n");
-	runtime_set_duration(o->common.duration_s);
-	while (!runtime_should_stop())
-		if (loader__poll(l, 100) < 0)
-			break;
-	loader__poll(l, 0); /* what is already in the ring */
+	loader__stream(l, o->common.duration_s);
 	print_summary(l, &totals);
 	rc = 0;
 out_free:

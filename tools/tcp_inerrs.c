@@ -55,13 +55,6 @@ static const char usage[] =
 	"  tcp_inerrs -4        # IPv4 only\n"
 	"  tcp_inerrs -6        # IPv6 only\n";
 
-static void set_family(struct options *o, int family)
-{
-	if (o->family && o->family != family)
-		usage_error("-4/--ipv4 and -6/--ipv6 are mutually exclusive");
-	o->family = family;
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -76,8 +69,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "p:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
-		case '4': set_family(o, 4); break;
-		case '6': set_family(o, 6); break;
+		case '4': o->family = cli_family(o->family, 4); break;
+		case '6': o->family = cli_family(o->family, 6); break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -316,11 +309,7 @@ static int run(const struct options *o, const struct cflags *cf, struct state *s
 	loader__drop_compiler(l);
 	print_header();
 	fprintf(stderr, "Tracing bad incoming TCP segments... Hit Ctrl-C to end.\n");
-	runtime_set_duration(o->common.duration_s);
-	while (!runtime_should_stop())
-		if (loader__poll(l, 100) < 0)
-			break;
-	loader__poll(l, 0); /* what is already in the ring */
+	loader__stream(l, o->common.duration_s);
 	print_summary(l, st, counters_fd);
 	rc = 0;
 out_free:

@@ -102,9 +102,9 @@ static void check_device(const char *device)
 		log_warn("device %s does not exist (yet); watching for it", device);
 		return;
 	}
-	if (netdev_driver(device, driver, sizeof(driver)) == 0 && strcmp(driver, "tun") != 0)
-		usage_error("invalid --device '%s': it is a %s device, expected a TUN/TAP device",
-			    device, driver);
+	/* The tun driver answers ethtool's driver query with "tun"; lo answers nothing. */
+	if (netdev_driver(device, driver, sizeof(driver)) || strcmp(driver, "tun") != 0)
+		usage_error("invalid --device '%s': not a TUN/TAP device", device);
 }
 
 static void add_filter_cflags(struct cflags *cf, const struct options *o)
@@ -439,11 +439,7 @@ static int run(const struct options *o, const struct cflags *cf, const struct la
 	loader__drop_compiler(l);
 	print_banner(o);
 	fprintf(stderr, "Tracing TUN/TAP transmit rings... Hit Ctrl-C to end.\n");
-	runtime_set_duration(o->common.duration_s);
-	while (!runtime_should_stop())
-		if (loader__poll(l, 100) < 0)
-			break;
-	loader__poll(l, 0); /* what is already in the ring */
+	loader__stream(l, o->common.duration_s);
 	print_summary(l, &totals);
 	rc = 0;
 out_free:

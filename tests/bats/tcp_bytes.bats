@@ -191,7 +191,7 @@ check_family_filter() {
 @test "-4 together with -6 is refused with exit status 2" {
   run --separate-stderr "$BCCNET_BIN/$TB" -4 -6
   assert_eq 2 "$status" "status"
-  assert_eq "tcp_bytes: -4 and -6 exclude each other: give one of them, or neither for both families" "$stderr" "message"
+  assert_eq "tcp_bytes: -4/--ipv4 and -6/--ipv6 are mutually exclusive" "$stderr" "message"
 }
 
 @test "the kprobe path and the tracepoint path compile and pass the verifier" {

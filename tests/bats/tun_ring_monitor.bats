@@ -187,13 +187,17 @@ count_with_filter() {
 }
 
 @test "a device that exists but is not TUN/TAP is refused" {
-  run --separate-stderr "$BCCNET_BIN/$TRM" --device lo
-  assert_eq 2 "$status"
-  assert_eq "tun_ring_monitor: invalid --device 'lo': it is a loopback device, expected a TUN/TAP device" "$stderr"
+  ip -n "$NS" link add vethx type veth peer name vethy
+  local dev
+  for dev in lo vethx; do
+    run --separate-stderr timeout 20 ip netns exec "$NS" "$BCCNET_BIN/$TRM" --device $dev
+    assert_eq 2 "$status" "status for $dev"
+    assert_eq "tun_ring_monitor: invalid --device '$dev': not a TUN/TAP device" "$stderr"
+  done
 }
 
 @test "a device that does not exist is a warning and the tool runs" {
-  run --separate-stderr "$BCCNET_BIN/$TRM" --device vnet999 --duration 0.2
+  run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" --device vnet999 --duration 0.2
   assert_eq 0 "$status"
   assert_eq "tun_ring_monitor: warning: device vnet999 does not exist (yet); watching for it" "${stderr_lines[0]}"
 }
@@ -213,17 +217,17 @@ count_with_filter() {
   )
   local c
   for c in "${cases[@]}"; do
-    run --separate-stderr "$BCCNET_BIN/$TRM" ${c%%|*}
+    run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" ${c%%|*}
     assert_eq 2 "$status" "status of ${c%%|*}"
     assert_eq "tun_ring_monitor: ${c#*|}" "$stderr"
   done
-  run --separate-stderr "$BCCNET_BIN/$TRM" --bogus
+  run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" --bogus
   assert_eq 2 "$status"
   assert_eq "tun_ring_monitor: try 'tun_ring_monitor --help' for the accepted options" "${stderr_lines[1]}"
 }
 
 @test "--help prints usage with examples to stdout and exits 0" {
-  run --separate-stderr "$BCCNET_BIN/$TRM" --help
+  run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" --help
   assert_eq 0 "$status"
   [[ "$output" == "Usage: tun_ring_monitor"* ]]
   [[ "$output" == *"EXAMPLES:"* ]]
@@ -232,7 +236,7 @@ count_with_filter() {
 @test "--print-bpf shows filters as numbers and loads nothing" {
   local before
   before=$(bpf_prog_ids)
-  run --separate-stderr "$BCCNET_BIN/$TRM" --print-bpf -d tun0 --dst-port 9000 --src-ip 10.77.0.1
+  run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" --print-bpf -d tun0 --dst-port 9000 --src-ip 10.77.0.1
   assert_eq 0 "$status"
   [[ "${lines[0]}" == *"-DFILTER_DPORT=9000"* ]]
   [[ "${lines[0]}" == *"-DFILTER_SRC_FAMILY=4 -DFILTER_SRC_W0=0x1004d0a"* ]]
