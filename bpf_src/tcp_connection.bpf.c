@@ -52,15 +52,18 @@ static __always_inline bool want_pid(u32 tgid)
 }
 
 /* -4/-6 and -P (the local port, as the original's skc_num). */
-static __always_inline bool want_tuple(struct sock_tuple *t)
+static __always_inline bool want_family_port(u16 family, u16 port)
 {
-	u16 port = t->sport;
-
-	if (t->family != BCCNET_AF_INET && t->family != BCCNET_AF_INET6)
+	if (family != BCCNET_AF_INET && family != BCCNET_AF_INET6)
 		return false;
-	if (FILTER_FAMILY && t->family != FILTER_FAMILY)
+	if (FILTER_FAMILY && family != FILTER_FAMILY)
 		return false;
 	return !FILTER_PORTS || ports.lookup(&port);
+}
+
+static __always_inline bool want_tuple(struct sock_tuple *t)
+{
+	return want_family_port(t->family, t->sport);
 }
 
 static __always_inline void current_owner(struct tcpconn_owner *o)
@@ -90,7 +93,7 @@ static __always_inline void report(const void *sk, struct tcpconn_owner *owner, 
 	e->ts_ns = bpf_ktime_get_ns();
 	e->owner = *owner;
 	e->direction = direction;
-	events.ringbuf_submit(e, 0);
+	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
 /* CLOSE -> SYN_SENT: we are inside connect() (or a TFO sendmsg) of the caller. */
@@ -123,11 +126,15 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 
 	if (args->protocol != PROTO_TCP)
 		return 0;
-	if (to == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT))
+	/* The cheap filters first. At SYN_SENT the local port is not chosen yet
+	 * (connect() sets the state before it picks the port), so -P waits. */
+	if (to == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT) &&
+	    (!FILTER_FAMILY || args->family == FILTER_FAMILY))
 		remember_connect(sk);
 	else if (to == TCP_ESTABLISHED && from == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT))
 		report_connect(sk);
-	else if (to == TCP_ESTABLISHED && from == TCP_SYN_RECV && want_direction(TCPCONN_ACCEPT))
+	else if (to == TCP_ESTABLISHED && from == TCP_SYN_RECV && want_direction(TCPCONN_ACCEPT) &&
+		 want_family_port(args->family, args->sport))
 		accept_pending.update(&sk, &one);
 	else if (to == TCP_CLOSE)
 		connecting.delete(&sk); /* connect() failed */

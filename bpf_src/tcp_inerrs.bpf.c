@@ -126,7 +126,7 @@ static __always_inline void submit(struct tie_event *draft)
 		return;
 	}
 	__builtin_memcpy(e, draft, sizeof(*e));
-	events.ringbuf_submit(e, 0);
+	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
 TRACEPOINT_PROBE(skb, kfree_skb)

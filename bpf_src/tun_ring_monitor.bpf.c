@@ -230,6 +230,6 @@ TRACEPOINT_PROBE(net, net_dev_start_xmit)
 	e->netns = netns;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	READ_AT(e->dev, dev, OFF_DEV_NAME);
-	events.ringbuf_submit(e, 0);
+	events.ringbuf_submit(e, bccnet_submit_flags());
 	return 0;
 }

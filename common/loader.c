@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "runtime.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -250,7 +251,7 @@ int loader__open_ringbuf(struct loader *l, const char *map, loader_event_fn fn, 
 
 int loader__poll(struct loader *l, int timeout_ms)
 {
-	int n;
+	int n, m;
 
 	if (!l->rb) {
 		usleep((useconds_t)timeout_ms * 1000);
@@ -258,17 +259,27 @@ int loader__poll(struct loader *l, int timeout_ms)
 	}
 	n = bpf_poll_ringbuf(l->rb, timeout_ms);
 	if (n < 0 && (n == -EINTR || errno == EINTR))
-		return 0;
-	return n;
+		n = 0;
+	if (n < 0)
+		return n;
+	/* Events submitted without a wakeup (bccnet_submit_flags) are read here. */
+	m = bpf_consume_ringbuf(l->rb);
+	return m < 0 ? m : n + m;
 }
 
 void loader__stream(struct loader *l, double duration_s)
 {
+	int n = 0;
+
 	runtime_set_duration(duration_s);
-	while (!runtime_should_stop())
-		if (loader__poll(l, 100) < 0)
-			break;
+	while (!runtime_should_stop() && n >= 0) {
+		out_batch(true);
+		n = loader__poll(l, 100);
+		out_batch(false);
+	}
+	out_batch(true);
 	loader__poll(l, 0);
+	out_batch(false);
 }
 
 uint64_t loader__lost_events(struct loader *l)

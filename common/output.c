@@ -6,11 +6,22 @@
 
 static bool json_mode;
 static bool first_field;
+static bool batching;
 
 void out_set_json(bool json)
 {
+	static char buf[1 << 16];
+
 	json_mode = json;
-	setlinebuf(stdout);
+	/* Rows are flushed by out_end() or at the end of a batch, not per line. */
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+}
+
+void out_batch(bool on)
+{
+	batching = on;
+	if (!on)
+		fflush(stdout);
 }
 
 bool out_is_json(void) { return json_mode; }
@@ -26,7 +37,8 @@ void out_end(void)
 {
 	if (json_mode)
 		fputs("}\n", stdout);
-	fflush(stdout);
+	if (!batching)
+		fflush(stdout);
 }
 
 static void json_key(const char *key)

@@ -15,6 +15,9 @@
 void out_set_json(bool json);
 bool out_is_json(void);
 
+/* While on, out_end() leaves rows in the buffer; turning it off flushes
+ * them: one write per batch of events instead of one per event. */
+void out_batch(bool on);
 void out_begin(void);
 void out_end(void);
 void out_str(const char *key, const char *fmt, const char *value);

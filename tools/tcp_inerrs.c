@@ -325,7 +325,6 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_set_tool("tcp_inerrs");
-	setlinebuf(stdout);
 	parse_options(argc, argv, &o);
 	out_set_json(o.common.json);
 	if (build_cflags(&cf, &o, &st)) {
