@@ -63,6 +63,31 @@ static int set_err(struct loader *l, int err, const char *fmt, ...)
 	return err < 0 ? err : -err;
 }
 
+/* Effective capability set from /proc/self/status (no libcap needed). */
+static unsigned long long effective_caps(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return caps;
+}
+
+static int check_privileges(char *err, size_t errlen)
+{
+	const unsigned long long needed = 1ull << 38 /* CAP_PERFMON */ | 1ull << 39 /* CAP_BPF */;
+
+	if (geteuid() == 0 || (effective_caps() & needed) == needed)
+		return 0;
+	snprintf(err, errlen, "loading BPF programs needs root (or CAP_BPF and CAP_PERFMON): run with sudo");
+	return -EPERM;
+}
+
 struct loader *loader__open(const char *text, char *const *cflags, int ncflags, char *err,
 			    size_t errlen)
 {
@@ -168,6 +193,8 @@ bool loader__kprobes_supported(void)
 
 int loader__ensure_tracefs(char *err, size_t errlen)
 {
+	if (check_privileges(err, errlen))
+		return -EPERM;
 	if (access(TRACEFS "/events", R_OK) == 0)
 		return 0;
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0 || access(TRACEFS "/events", R_OK) == 0)

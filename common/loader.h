@@ -24,7 +24,8 @@ int loader__attach_kprobe(struct loader *l, const char *func, const char *kfunc,
 /* Loads (verifies) a function without attaching it: for paths this kernel cannot attach. */
 int loader__load_only(struct loader *l, const char *func, int prog_type);
 bool loader__kprobes_supported(void);
-/* libbcc reads tracepoint formats from tracefs; `ip netns exec` hides the
+/* Checks the privileges BPF needs (root, or CAP_BPF + CAP_PERFMON), then:
+ * libbcc reads tracepoint formats from tracefs; `ip netns exec` hides the
  * mount, so mount it (in our own mount namespace) when it is missing. */
 int loader__ensure_tracefs(char *err, size_t errlen);
 bool loader__tracepoint_exists(const char *category, const char *event);
