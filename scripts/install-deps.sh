@@ -47,5 +47,7 @@ fi
 if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
   mount -t tracefs nodev /sys/kernel/tracing
 fi
+# Drivers the tests and the demo use; built in on some kernels, modules on others.
+for m in tun veth; do modprobe -q "$m" 2>/dev/null || true; done
 [ -e /sys/kernel/btf/vmlinux ] || echo "install-deps.sh: warning: /sys/kernel/btf/vmlinux missing; bccnet needs a kernel with BTF" >&2
 exit 0
