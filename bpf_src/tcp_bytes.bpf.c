@@ -129,7 +129,8 @@ int tcp_sendmsg_entry(struct pt_regs *ctx)
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	u64 sk = PT_REGS_PARM1(ctx);
 
-	send_sock.update(&tid, &sk);
+	if (send_sock.update(&tid, &sk))
+		bccnet_count_lost(); /* map full: this call's bytes go uncounted */
 	return 0;
 }
 
@@ -152,7 +153,8 @@ int tcp_recvmsg_entry(struct pt_regs *ctx)
 
 	if ((int)RECVMSG_FLAGS(ctx) & MSG_PEEK_FLAG)
 		return 0;
-	recv_sock.update(&tid, &sk);
+	if (recv_sock.update(&tid, &sk))
+		bccnet_count_lost(); /* map full: this call's bytes go uncounted */
 	return 0;
 }
 

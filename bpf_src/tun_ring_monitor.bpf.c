@@ -178,8 +178,10 @@ static __always_inline void count_packet(void *dev, u32 queue, u32 netns, bool f
 
 	READ_AT(key.dev, dev, OFF_DEV_NAME);
 	s = queue_stats.lookup_or_try_init(&key, &zero);
-	if (!s)
+	if (!s) {
+		bccnet_count_lost(); /* map full: the summary would miss this packet */
 		return;
+	}
 	__sync_fetch_and_add(&s->packets, 1);
 	if (full)
 		__sync_fetch_and_add(&s->ring_full, 1);
