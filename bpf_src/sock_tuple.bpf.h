@@ -4,6 +4,10 @@
  */
 #include "sock_tuple.h"
 
+#ifndef FILTER_NETNS
+#define FILTER_NETNS 0
+#endif
+
 #define BCCNET_AF_INET 2
 #define BCCNET_AF_INET6 10
 
@@ -23,4 +27,21 @@ static __always_inline void read_sock_tuple(const void *sk, struct sock_tuple *t
 		bpf_probe_read_kernel(&t->saddr, 16, (const char *)sk + OFF_SKC_V6_RCV_SADDR);
 		bpf_probe_read_kernel(&t->daddr, 16, (const char *)sk + OFF_SKC_V6_DADDR);
 	}
+}
+
+/* Inode of the socket's network namespace (sk->__sk_common.skc_net.net->ns.inum). */
+static __always_inline u32 bccnet_sock_netns(const void *sk)
+{
+	void *net;
+	u32 inum;
+
+	READ_AT(net, sk, OFF_SKC_NET);
+	READ_AT(inum, net, OFF_NET_NS_INUM);
+	return inum;
+}
+
+/* --netns: true when no namespace was asked for or the socket lives in it. */
+static __always_inline bool bccnet_netns_ok(const void *sk)
+{
+	return !FILTER_NETNS || bccnet_sock_netns(sk) == FILTER_NETNS;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "netdev.h"
 
 bool cli_common_option(int c, const char *arg, struct common_opts *o, const char *usage)
 {
@@ -17,6 +18,13 @@ bool cli_common_option(int c, const char *arg, struct common_opts *o, const char
 		return true;
 	case OPT_PRINT_BPF:
 		o->print_bpf = true;
+		return true;
+	case 'v':
+	case OPT_VERBOSE:
+		o->verbose = true;
+		return true;
+	case OPT_NETNS:
+		cli_netns("--netns", arg, o);
 		return true;
 	case 'h':
 		fputs(usage, stdout);
@@ -107,4 +115,13 @@ void cli_no_extra_args(int argc, char **argv)
 {
 	if (optind < argc)
 		usage_error("unexpected argument '%s'; try '%s --help'", argv[optind], log_tool());
+}
+
+void cli_netns(const char *opt, const char *arg, struct common_opts *o)
+{
+	int rc = netns_resolve(arg, o->netns_path, sizeof(o->netns_path), &o->netns_ino);
+
+	if (rc)
+		usage_error("invalid %s '%s': %s (expected a name in /run/netns, a namespace file, or pid:PID)",
+			    opt, arg, netns_resolve_error(rc));
 }

@@ -19,27 +19,37 @@ enum {
 	OPT_DURATION,
 	OPT_PRINT_BPF,
 	OPT_HELP,
+	OPT_VERBOSE,
+	OPT_NETNS,
 };
 
 #define CLI_COMMON_LONG_OPTS                                                    \
 	{ "json", no_argument, NULL, OPT_JSON },                                \
 	{ "duration", required_argument, NULL, OPT_DURATION },                  \
 	{ "print-bpf", no_argument, NULL, OPT_PRINT_BPF },                      \
-	{ "help", no_argument, NULL, 'h' }
+	{ "help", no_argument, NULL, 'h' },                                     \
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },                          \
+	{ "netns", required_argument, NULL, OPT_NETNS }
 
 #define CLI_COMMON_HELP                                                         \
 	"      --json             one JSON object per line on stdout\n"         \
 	"      --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n" \
 	"      --print-bpf        print the cflags and BPF text, load nothing\n" \
+	"      --netns NS         only network namespace NS: a name in /run/netns, a path, or pid:PID\n" \
+	"      --verbose          also show compiler diagnostics and load details\n" \
 	"  -h, --help             show this help\n"
 
 struct common_opts {
 	bool json;
 	bool print_bpf;
+	bool verbose;
 	double duration_s; /* 0: run until a signal */
+	uint32_t netns_ino;  /* --netns: the namespace's inode; 0: not given */
+	char netns_path[128]; /* --netns: the namespace file (for setns) */
 };
 
-/* Handles a common option; returns false if c is not one. */
+/* Handles a common option (and -v, when the tool's optstring has it); returns false if c
+ * is not one. */
 bool cli_common_option(int c, const char *arg, struct common_opts *o, const char *usage);
 _Noreturn void cli_bad_option(void);
 
@@ -50,6 +60,8 @@ double cli_seconds(const char *opt, const char *arg, double min, double max);
 struct ip_addr cli_ip(const char *opt, const char *arg);
 uint8_t cli_protocol(const char *opt, const char *arg, bool allow_icmp);
 const char *cli_ifname(const char *opt, const char *arg);
+/* --netns NS: resolves NS to its namespace file and inode, or exits 2. */
+void cli_netns(const char *opt, const char *arg, struct common_opts *o);
 void cli_no_extra_args(int argc, char **argv);
 /* -4 / -6: returns `requested`, or exits 2 when the other family was given before. */
 int cli_family(int current, int requested);

@@ -50,6 +50,10 @@ struct loader {
 	char err[512];
 };
 
+static bool verbose;
+
+void loader__set_verbose(bool on) { verbose = on; }
+
 static int set_err(struct loader *l, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

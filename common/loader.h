@@ -15,6 +15,8 @@ struct loader;
 
 typedef int (*loader_event_fn)(void *ctx, void *data, size_t size);
 
+/* --verbose: compiler diagnostics and load details reach stderr. */
+void loader__set_verbose(bool on);
 struct loader *loader__open(const char *text, char *const *cflags, int ncflags, char *err,
 			    size_t errlen);
 /* TRACEPOINT_PROBE(cat, ev) functions are named tracepoint__<cat>__<ev>. */

@@ -1,6 +1,9 @@
 #include "netdev.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
@@ -12,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "parse.h"
 
 int netdev_exists(const char *name) { return if_nametoindex(name) != 0; }
 
@@ -99,4 +104,55 @@ int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx)
 	if (sysfs_queue_counts(name, tx, rx) == 0)
 		return 0;
 	return netdev_queue_counts(name, tx, rx);
+}
+
+/* The namespace file an argument names: pid:PID, a path, or a name in /run/netns. */
+static int netns_file(const char *arg, char *path, size_t pathlen)
+{
+	uint32_t pid;
+
+	if (strncmp(arg, "pid:", 4) == 0) {
+		if (parse_pid(arg + 4, &pid))
+			return -EINVAL;
+		snprintf(path, pathlen, "/proc/%u/ns/net", pid);
+		if (access(path, F_OK) == 0)
+			return 0;
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	if (arg[0] == '\0' || strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0)
+		return -EINVAL;
+	if (strchr(arg, '/'))
+		snprintf(path, pathlen, "%s", arg);
+	else
+		snprintf(path, pathlen, "/run/netns/%s", arg);
+	return access(path, F_OK) == 0 ? 0 : -ENOENT;
+}
+
+int netns_resolve(const char *arg, char *path, size_t pathlen, uint32_t *ino)
+{
+	struct stat st;
+	int fd, rc = netns_file(arg, path, pathlen);
+
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Only a namespace file answers NS_GET_NSTYPE; it must be a network one. */
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET || fstat(fd, &st))
+		rc = -EINVAL;
+	close(fd);
+	if (!rc)
+		*ino = (uint32_t)st.st_ino;
+	return rc;
+}
+
+const char *netns_resolve_error(int rc)
+{
+	switch (rc) {
+	case -ENOENT: return "no such namespace";
+	case -ESRCH: return "no such process";
+	case -EINVAL: return "not a network namespace";
+	default: return strerror(-rc);
+	}
 }

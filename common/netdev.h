@@ -19,4 +19,10 @@ int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx);
 /* Inode number of the caller's network namespace (what BTF's net->ns.inum holds). */
 uint32_t netns_inode_self(void);
 
+/* A --netns argument (a name under /run/netns, a path, or pid:PID) to its namespace file
+ * and inode; 0 or -errno (-ENOENT missing, -ESRCH dead PID, -EINVAL not a network
+ * namespace or a malformed value). */
+int netns_resolve(const char *arg, char *path, size_t pathlen, uint32_t *ino);
+const char *netns_resolve_error(int rc);
+
 #endif

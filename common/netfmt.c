@@ -44,4 +44,6 @@ void cflags_sock_common(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SKC_DADDR", "sock_common", "skc_daddr");
 	cflags_offset(cf, btf, "OFF_SKC_V6_RCV_SADDR", "sock_common", "skc_v6_rcv_saddr");
 	cflags_offset(cf, btf, "OFF_SKC_V6_DADDR", "sock_common", "skc_v6_daddr");
+	cflags_offset(cf, btf, "OFF_SKC_NET", "sock_common", "skc_net");
+	cflags_offset(cf, btf, "OFF_NET_NS_INUM", "net", "ns.inum");
 }

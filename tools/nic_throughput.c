@@ -9,14 +9,12 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "cflags.h"
-#include "cli.h"
-#include "loader.h"
 #include "netdev.h"
 #include "nic_throughput.h"
 #include "output.h"
 #include "pyfmt.h"
 #include "runtime.h"
+#include "tool.h"
 
 extern const char nic_throughput_bpf_text[];
 
@@ -65,6 +63,14 @@ struct meter {
 	struct snapshot *prev, *cur;
 	struct nt_counts run[NDIR]; /* totals over the whole run */
 	unsigned long long intervals;
+};
+
+struct nic_throughput {
+	struct options opts;
+	struct device dev;
+	bool present[NHOOKS]; /* which hooks this kernel has */
+	struct meter meter;
+	char tracing[96];
 };
 
 static const char *const dir_key[NDIR] = { "tx", "rx" };
@@ -154,20 +160,13 @@ static int check_hooks(struct btf_query *btf, bool present[NHOOKS])
 	return 0;
 }
 
-static int build_cflags(struct cflags *cf, const struct device *d, bool present[NHOOKS])
+static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
-	char err[256];
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
+	struct nic_throughput *t = self;
 
-	if (!btf) {
-		log_error("%s", err);
+	if (check_hooks(btf, t->present))
 		return -1;
-	}
-	if (check_hooks(btf, present)) {
-		btf_query_free(btf);
-		return -1;
-	}
-	cflags_add(cf, "-DFILTER_IFINDEX=%u", d->ifindex);
+	cflags_add(cf, "-DFILTER_IFINDEX=%u", t->dev.ifindex);
 	cflags_add(cf, "-DFILTER_NETNS=%u", netns_inode_self());
 	cflags_offset(cf, btf, "OFF_SKB_DEV", "sk_buff", "dev");
 	cflags_offset(cf, btf, "OFF_SKB_LEN", "sk_buff", "len");
@@ -178,10 +177,7 @@ static int build_cflags(struct cflags *cf, const struct device *d, bool present[
 	cflags_offset(cf, btf, "OFF_DEV_IFINDEX", "net_device", "ifindex");
 	cflags_offset(cf, btf, "OFF_DEV_ND_NET", "net_device", "nd_net.net");
 	cflags_offset(cf, btf, "OFF_NET_NS_INUM", "net", "ns.inum");
-	btf_query_free(btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	return 0;
 }
 
 static int meter_init(struct meter *m, struct loader *l)
@@ -375,8 +371,9 @@ static bool device_still_there(struct device *d)
 	return true;
 }
 
-static void print_summary(struct meter *m, struct loader *l)
+static void print_summary(void *self, struct loader *l)
 {
+	struct meter *m = &((struct nic_throughput *)self)->meter;
 	uint64_t missed = loader__prog_misses(l);
 
 	if (missed && !out_is_json())
@@ -426,13 +423,16 @@ static void sleep_until(uint64_t when_ns)
  * --duration, then the last, partial interval. Rates are over the scheduled interval: the
  * snapshot is taken within microseconds of its deadline (else over the real one).
  */
-static int measure(struct meter *m, struct device *d, const struct options *o)
+static int measure(void *self, struct loader *l, const struct common_opts *c)
 {
-	uint64_t step = (uint64_t)(o->interval_s * 1e9), mark = m->prev->ns, next = mark + step;
-	uint64_t stop = o->common.duration_s > 0 ? mark + (uint64_t)(o->common.duration_s * 1e9)
-						 : UINT64_MAX;
+	struct nic_throughput *t = self;
+	struct meter *m = &t->meter;
+	struct device *d = &t->dev;
+	uint64_t step = (uint64_t)(t->opts.interval_s * 1e9), mark = m->prev->ns, next = mark + step;
+	uint64_t stop = c->duration_s > 0 ? mark + (uint64_t)(c->duration_s * 1e9) : UINT64_MAX;
 	uint64_t end;
 
+	(void)l;
 	for (;;) {
 		sleep_until(next < stop ? next : stop);
 		if (runtime_mono_ns() >= next) {
@@ -478,56 +478,42 @@ static int attach_hooks(struct loader *l, const bool present[NHOOKS])
 	return 0;
 }
 
-static int run(const struct options *o, struct device *d, const struct cflags *cf,
-	       const bool present[NHOOKS])
+static int attach(void *self, struct loader *l)
 {
-	struct meter m = { 0 };
-	char err[512];
-	struct loader *l = loader__open(nic_throughput_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int rc = 1;
+	struct nic_throughput *t = self;
 
-	if (!l) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (attach_hooks(l, present) || meter_init(&m, l))
-		goto out_free;
-	loader__drop_compiler(l);
-	if (take_snapshot(&m, m.prev))
-		goto out_free;
-	fprintf(stderr, "Tracing TX/RX queues of %s... Hit Ctrl-C to end.\n", d->name);
-	if (measure(&m, d, o) == 0)
-		rc = 0;
-	print_summary(&m, l);
-out_free:
-	meter_free(&m);
-	loader__free(l);
-	return rc;
+	if (attach_hooks(l, t->present) || meter_init(&t->meter, l))
+		return -1;
+	return take_snapshot(&t->meter, t->meter.prev);
 }
+
+static const char *tracing_line(void *self)
+{
+	struct nic_throughput *t = self;
+
+	snprintf(t->tracing, sizeof(t->tracing), "Tracing TX/RX queues of %s... Hit Ctrl-C to end.",
+		 t->dev.name);
+	return t->tracing;
+}
+
+static void release(void *self) { meter_free(&((struct nic_throughput *)self)->meter); }
+
+static const struct tool_ops ops = {
+	.bpf_text = nic_throughput_bpf_text,
+	.tracing_line = tracing_line,
+	.build_cflags = build_cflags,
+	.attach = attach,
+	.stream = measure,
+	.print_summary = print_summary,
+	.release = release,
+};
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
-	struct cflags cf = { 0 };
-	struct device d = { 0 };
-	bool present[NHOOKS];
-	int rc;
+	static struct nic_throughput t;
 
 	log_set_tool("nic_throughput");
-	parse_options(argc, argv, &o);
-	out_set_json(o.common.json);
-	resolve_device(o.name, &d);
-	if (build_cflags(&cf, &d, present)) {
-		cflags_free(&cf);
-		return 1;
-	}
-	if (o.common.print_bpf) {
-		cflags_print_program(&cf, nic_throughput_bpf_text);
-		cflags_free(&cf);
-		return 0;
-	}
-	runtime_install_signals();
-	rc = run(&o, &d, &cf, present);
-	cflags_free(&cf);
-	return rc;
+	parse_options(argc, argv, &t.opts);
+	resolve_device(t.opts.name, &t.dev);
+	return tool_run(&ops, &t, &t.opts.common);
 }

@@ -10,14 +10,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cflags.h"
-#include "cli.h"
 #include "kallsyms.h"
-#include "loader.h"
 #include "netfmt.h"
 #include "output.h"
 #include "runtime.h"
 #include "tcp_bytes.h"
+#include "tool.h"
 
 extern const char tcp_bytes_bpf_text[];
 
@@ -40,6 +38,9 @@ struct row {
 };
 
 struct state {
+	struct options opts;
+	bool use_tp; /* the sock tracepoints, else kprobes */
+	char tracing[160];
 	int conns_fd;
 	uint32_t max_conns;
 	struct row *rows;
@@ -139,26 +140,26 @@ static bool sock_tracepoints_exist(void)
 	       loader__tracepoint_exists("sock", "sock_recv_length");
 }
 
-static int build_cflags(struct cflags *cf, const struct options *o, bool use_tp)
+static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
+	struct state *st = self;
+	const struct options *o = &st->opts;
 	char err[256];
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
 
-	if (!btf) {
+	/* Which path depends on the tracepoints tracefs lists. */
+	if (loader__ensure_tracefs(err, sizeof(err))) {
 		log_error("%s", err);
 		return -1;
 	}
+	st->use_tp = !o->kprobes && sock_tracepoints_exist();
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
-	cflags_add(cf, "-DUSE_SOCK_TP=%d", use_tp);
+	cflags_add(cf, "-DUSE_SOCK_TP=%d", st->use_tp);
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
-	if (!use_tp || o->load_only)
+	if (!st->use_tp || o->load_only)
 		cflags_add(cf, "-DTCP_RECVMSG_FLAGS_ARG=%d", recvmsg_flags_arg());
 	cflags_sock_common(cf, btf);
-	btf_query_free(btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	return 0;
 }
 
 static int attach_tracepoints(struct loader *l)
@@ -350,13 +351,15 @@ static void print_interval(struct loader *l, struct state *st, double interval_s
 }
 
 /* Ends with what the last, partial interval counted, so nothing is dropped at exit. */
-static void poll_intervals(struct loader *l, struct state *st, const struct options *o)
+static int poll_intervals(void *self, struct loader *l, const struct common_opts *c)
 {
+	struct state *st = self;
+	const struct options *o = &st->opts;
 	uint64_t step = (uint64_t)(o->interval_s * 1e9);
 	uint64_t next = runtime_mono_ns() + step;
 	struct tcpb_key first;
 
-	runtime_set_duration(o->common.duration_s);
+	runtime_set_duration(c->duration_s);
 	while (!runtime_should_stop()) {
 		int ms = runtime_wait_ms(next, 100);
 
@@ -371,10 +374,13 @@ static void poll_intervals(struct loader *l, struct state *st, const struct opti
 	}
 	if (loader__map_next_key(st->conns_fd, NULL, &first) == 0)
 		print_interval(l, st, o->interval_s);
+	return 0;
 }
 
-static void print_summary(struct loader *l, struct state *st)
+static void print_summary(void *self, struct loader *l)
 {
+	struct state *st = self;
+
 	out_begin();
 	out_str("type", NULL, "summary");
 	out_uint("intervals", NULL, st->intervals);
@@ -382,83 +388,65 @@ static void print_summary(struct loader *l, struct state *st)
 	out_end();
 }
 
-static int trace(struct loader *l, const struct options *o, bool use_tp)
+static int attach(void *self, struct loader *l)
 {
-	struct state st = { .conns_fd = loader__map_fd(l, "conns"), .max_conns = o->max_conns };
-	int rc = 1;
+	struct state *st = self;
+	const struct options *o = &st->opts;
 
-	st.rows = calloc(st.max_conns, sizeof(*st.rows));
-	st.keys = calloc(st.max_conns, sizeof(*st.keys));
-	if (!st.rows || !st.keys) {
-		log_error("out of memory");
-		goto out_free_rows;
-	}
-	if (st.conns_fd < 0 || (use_tp && attach_tracepoints(l))) {
-		log_error("%s", loader__error(l));
-		goto out_free_rows;
-	}
-	if (!use_tp && attach_kprobe_path(l, o))
-		goto out_free_rows;
-	loader__drop_compiler(l);
-	fprintf(stderr, "Tracing TCP bytes per connection (%s)... Output every %g secs. Hit Ctrl-C to end.\n",
-		use_tp ? "sock tracepoints" : "kprobes", o->interval_s);
-	poll_intervals(l, &st, o);
-	print_summary(l, &st);
-	rc = 0;
-out_free_rows:
-	free(st.rows);
-	free(st.keys);
-	return rc;
-}
-
-static int run(const struct options *o, const struct cflags *cf, bool use_tp)
-{
-	char err[512];
-	struct loader *l = loader__open(tcp_bytes_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int rc;
-
-	if (!l) {
-		log_error("%s", err);
-		return 1;
-	}
 	if (o->load_only) {
-		rc = load_only(l, use_tp) ? 1 : 0;
-		if (rc)
-			log_error("%s", loader__error(l));
-	} else {
-		rc = trace(l, o, use_tp);
+		if (load_only(l, st->use_tp) == 0)
+			return TOOL_DONE;
+		log_error("%s", loader__error(l));
+		return -1;
 	}
-	loader__free(l);
-	return rc;
+	st->max_conns = o->max_conns;
+	st->rows = calloc(st->max_conns, sizeof(*st->rows));
+	st->keys = calloc(st->max_conns, sizeof(*st->keys));
+	if (!st->rows || !st->keys) {
+		log_error("out of memory");
+		return -1;
+	}
+	st->conns_fd = loader__map_fd(l, "conns");
+	if (st->conns_fd < 0 || (st->use_tp && attach_tracepoints(l))) {
+		log_error("%s", loader__error(l));
+		return -1;
+	}
+	return st->use_tp ? 0 : attach_kprobe_path(l, o);
 }
+
+static const char *tracing_line(void *self)
+{
+	struct state *st = self;
+
+	snprintf(st->tracing, sizeof(st->tracing),
+		 "Tracing TCP bytes per connection (%s)... Output every %g secs. Hit Ctrl-C to end.",
+		 st->use_tp ? "sock tracepoints" : "kprobes", st->opts.interval_s);
+	return st->tracing;
+}
+
+static void release(void *self)
+{
+	struct state *st = self;
+
+	free(st->rows);
+	free(st->keys);
+}
+
+static const struct tool_ops ops = {
+	.bpf_text = tcp_bytes_bpf_text,
+	.tracing_line = tracing_line,
+	.build_cflags = build_cflags,
+	.attach = attach,
+	.stream = poll_intervals,
+	.print_summary = print_summary,
+	.release = release,
+};
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
-	struct cflags cf = { 0 };
-	char err[256];
-	bool use_tp;
-	int rc;
+	static struct state st;
 
 	log_set_tool("tcp_bytes");
-	parse_options(argc, argv, &o);
-	out_set_json(o.common.json);
-	if (loader__ensure_tracefs(err, sizeof(err))) {
-		log_error("%s", err);
-		return 1;
-	}
-	use_tp = !o.kprobes && sock_tracepoints_exist();
-	if (build_cflags(&cf, &o, use_tp)) {
-		cflags_free(&cf);
-		return 1;
-	}
-	if (o.common.print_bpf) {
-		cflags_print_program(&cf, tcp_bytes_bpf_text);
-		cflags_free(&cf);
-		return 0;
-	}
-	runtime_install_signals();
-	rc = run(&o, &cf, use_tp);
-	cflags_free(&cf);
-	return rc;
+	parse_options(argc, argv, &st.opts);
+	return tool_run(&ops, &st, &st.opts.common);
 }

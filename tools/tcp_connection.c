@@ -5,13 +5,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cflags.h"
-#include "cli.h"
-#include "loader.h"
 #include "netfmt.h"
 #include "output.h"
 #include "runtime.h"
 #include "tcp_connection.h"
+#include "tool.h"
 
 extern const char tcp_connection_bpf_text[];
 
@@ -24,7 +22,8 @@ struct options {
 	int family;    /* 0, AF_INET or AF_INET6 */
 };
 
-struct totals {
+struct tcp_connection {
+	struct options opts;
 	uint64_t events, short_events;
 };
 
@@ -92,29 +91,22 @@ static void add_fd_walk_offsets(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SOCKET_SK", "socket", "sk");
 }
 
-static int build_cflags(struct cflags *cf, const struct options *o)
+static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
-	char err[256];
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
+	const struct options *o = &((struct tcp_connection *)self)->opts;
 
-	if (!btf) {
-		log_error("%s", err);
-		return -1;
-	}
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
 	cflags_add(cf, "-DFILTER_DIRECTION=%d", o->direction);
 	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
 	cflags_sock_common(cf, btf);
 	add_fd_walk_offsets(cf, btf);
-	btf_query_free(btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	return 0;
 }
 
-static void print_header(void)
+static void print_header(void *self)
 {
+	(void)self;
 	if (!out_is_json())
 		printf("%-9s %-7s %-12s %-2s %-16s %-5s %-16s %-5s %10s\n", "TIME", "PID", "COMM",
 		       "IP", "DADDR", "DPORT", "SADDR", "SPORT", "DIRECTION");
@@ -148,7 +140,7 @@ static void print_event(const struct tcpconn_event *e)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct totals *t = ctx;
+	struct tcp_connection *t = ctx;
 	struct tcpconn_event e;
 
 	if (size < sizeof(e)) {
@@ -204,8 +196,9 @@ static int fill_ports(struct loader *l, const struct options *o)
 	return 0;
 }
 
-static void print_summary(struct loader *l, const struct totals *t)
+static void print_summary(void *self, struct loader *l)
 {
+	const struct tcp_connection *t = self;
 	unsigned long long lost = loader__lost_events(l) + t->short_events;
 
 	if (!out_is_json()) {
@@ -220,54 +213,33 @@ static void print_summary(struct loader *l, const struct totals *t)
 	out_end();
 }
 
-static int run(const struct options *o, const struct cflags *cf)
+static int attach(void *self, struct loader *l)
 {
-	struct totals totals = { 0 };
-	char err[512];
-	struct loader *l = loader__open(tcp_connection_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int rc = 1;
+	struct tcp_connection *t = self;
 
-	if (!l) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (fill_ports(l, o) || attach_probes(l, o))
-		goto out_free;
-	if (loader__open_ringbuf(l, "events", on_event, &totals)) {
+	if (fill_ports(l, &t->opts) || attach_probes(l, &t->opts))
+		return -1;
+	if (loader__open_ringbuf(l, "events", on_event, t)) {
 		log_error("%s", loader__error(l));
-		goto out_free;
+		return -1;
 	}
-	loader__drop_compiler(l);
-	print_header();
-	fprintf(stderr, "Tracing TCP connections... Hit Ctrl-C to end.\n");
-	loader__stream(l, o->common.duration_s);
-	print_summary(l, &totals);
-	rc = 0;
-out_free:
-	loader__free(l);
-	return rc;
+	return 0;
 }
+
+static const struct tool_ops ops = {
+	.bpf_text = tcp_connection_bpf_text,
+	.tracing = "Tracing TCP connections... Hit Ctrl-C to end.",
+	.build_cflags = build_cflags,
+	.attach = attach,
+	.print_header = print_header,
+	.print_summary = print_summary,
+};
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
-	struct cflags cf = { 0 };
-	int rc;
+	static struct tcp_connection t;
 
 	log_set_tool("tcp_connection");
-	parse_options(argc, argv, &o);
-	out_set_json(o.common.json);
-	if (build_cflags(&cf, &o)) {
-		cflags_free(&cf);
-		return 1;
-	}
-	if (o.common.print_bpf) {
-		cflags_print_program(&cf, tcp_connection_bpf_text);
-		cflags_free(&cf);
-		return 0;
-	}
-	runtime_install_signals();
-	rc = run(&o, &cf);
-	cflags_free(&cf);
-	return rc;
+	parse_options(argc, argv, &t.opts);
+	return tool_run(&ops, &t, &t.opts.common);
 }

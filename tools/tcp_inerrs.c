@@ -7,13 +7,11 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 
-#include "cflags.h"
-#include "cli.h"
-#include "loader.h"
 #include "netfmt.h"
 #include "output.h"
 #include "runtime.h"
 #include "tcp_inerrs.h"
+#include "tool.h"
 
 extern const char tcp_inerrs_bpf_text[];
 
@@ -35,7 +33,9 @@ struct reason {
 };
 
 struct state {
+	struct options opts;
 	struct reason reasons[TIE_MAX_REASONS];
+	int counters_fd;
 	uint32_t csum_reason;
 	uint64_t events, csum_events, short_events;
 };
@@ -141,31 +141,22 @@ static void add_cflags(struct cflags *cf, struct btf_query *btf, const struct op
 	cflags_offset(cf, btf, "OFF_SKC_STATE", "sock_common", "skc_state");
 }
 
-static int build_cflags(struct cflags *cf, const struct options *o, struct state *st)
+static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
-	char err[256];
+	struct state *st = self;
 	long long csum;
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
 
-	if (!btf) {
-		log_error("%s", err);
+	if (load_reasons(btf, st))
 		return -1;
-	}
-	if (load_reasons(btf, st)) {
-		btf_query_free(btf);
-		return -1;
-	}
-	add_cflags(cf, btf, o);
+	add_cflags(cf, btf, &st->opts);
 	if (btf_query_enum_value(btf, "skb_drop_reason", REASON_PREFIX "TCP_CSUM", &csum) == 0)
 		st->csum_reason = (uint32_t)csum;
-	btf_query_free(btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	return 0;
 }
 
-static void print_header(void)
+static void print_header(void *self)
 {
+	(void)self;
 	if (!out_is_json())
 		printf(HEADER_FMT, "TIME", "PID", "COMM", "IP", "SADDR:SPORT", "DADDR:DPORT",
 		       "REASON", "STATE");
@@ -258,10 +249,11 @@ static uint64_t bad_csum_traced(int counters_fd)
 
 /* Text mode keeps stdout the original's (nothing at exit): the summary goes
  * to stderr. JSON mode ends with a summary object. */
-static void print_summary(struct loader *l, const struct state *st, int counters_fd)
+static void print_summary(void *self, struct loader *l)
 {
+	const struct state *st = self;
 	uint64_t lost = loader__lost_events(l) + st->short_events;
-	uint64_t traced = bad_csum_traced(counters_fd);
+	uint64_t traced = bad_csum_traced(st->counters_fd);
 
 	if (!out_is_json()) {
 		fprintf(stderr, "%llu segments reported (%llu checksum; tcp:tcp_bad_csum saw %llu), %llu lost\n",
@@ -278,66 +270,39 @@ static void print_summary(struct loader *l, const struct state *st, int counters
 	out_end();
 }
 
-static int attach_all(struct loader *l, struct state *st)
+static int attach_all(void *self, struct loader *l)
 {
+	struct state *st = self;
 	int rc = fill_reason_map(l, st);
 
+	st->counters_fd = loader__map_fd(l, "counters");
+	if (!rc && st->counters_fd < 0)
+		rc = st->counters_fd;
 	if (!rc)
 		rc = loader__open_ringbuf(l, "events", on_event, st);
 	if (!rc)
 		rc = loader__attach_tp(l, "skb", "kfree_skb");
 	if (!rc)
 		rc = loader__attach_tp(l, "tcp", "tcp_bad_csum");
-	return rc;
-}
-
-static int run(const struct options *o, const struct cflags *cf, struct state *st)
-{
-	char err[512];
-	struct loader *l = loader__open(tcp_inerrs_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int counters_fd, rc = 1;
-
-	if (!l) {
-		log_error("%s", err);
-		return 1;
-	}
-	counters_fd = loader__map_fd(l, "counters");
-	if (counters_fd < 0 || attach_all(l, st)) {
+	if (rc)
 		log_error("%s", loader__error(l));
-		goto out_free;
-	}
-	loader__drop_compiler(l);
-	print_header();
-	fprintf(stderr, "Tracing bad incoming TCP segments... Hit Ctrl-C to end.\n");
-	loader__stream(l, o->common.duration_s);
-	print_summary(l, st, counters_fd);
-	rc = 0;
-out_free:
-	loader__free(l);
-	return rc;
+	return rc ? -1 : 0;
 }
+
+static const struct tool_ops ops = {
+	.bpf_text = tcp_inerrs_bpf_text,
+	.tracing = "Tracing bad incoming TCP segments... Hit Ctrl-C to end.",
+	.build_cflags = build_cflags,
+	.attach = attach_all,
+	.print_header = print_header,
+	.print_summary = print_summary,
+};
 
 int main(int argc, char **argv)
 {
 	static struct state st; /* large: the reason table */
-	struct options o = { 0 };
-	struct cflags cf = { 0 };
-	int rc;
 
 	log_set_tool("tcp_inerrs");
-	parse_options(argc, argv, &o);
-	out_set_json(o.common.json);
-	if (build_cflags(&cf, &o, &st)) {
-		cflags_free(&cf);
-		return 1;
-	}
-	if (o.common.print_bpf) {
-		cflags_print_program(&cf, tcp_inerrs_bpf_text);
-		cflags_free(&cf);
-		return 0;
-	}
-	runtime_install_signals();
-	rc = run(&o, &cf, &st);
-	cflags_free(&cf);
-	return rc;
+	parse_options(argc, argv, &st.opts);
+	return tool_run(&ops, &st, &st.opts.common);
 }

@@ -7,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cflags.h"
-#include "cli.h"
 #include "kallsyms.h"
-#include "loader.h"
 #include "netdev.h"
 #include "output.h"
 #include "runtime.h"
+#include "tool.h"
 #include "tun_ring_monitor.h"
 
 extern const char tun_ring_monitor_bpf_text[];
@@ -27,7 +25,7 @@ struct options {
 	const char *src_arg, *dst_arg;
 	uint16_t sport, dport;
 	uint8_t protocol;
-	bool all, verbose;
+	bool all;
 };
 
 struct layout {
@@ -35,8 +33,8 @@ struct layout {
 };
 
 struct totals {
+	struct options opts;
 	uint64_t events, full_events, short_events;
-	const struct options *opts;
 	struct layout layout;
 };
 
@@ -67,7 +65,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "dst-port", required_argument, NULL, 'p' },
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
@@ -82,7 +79,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->dport = cli_port("--dst-port", optarg); break;
 		case 'P': o->protocol = cli_protocol("--protocol", optarg, false); break;
 		case 'a': o->all = true; break;
-		case 'v': o->verbose = true; break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -176,31 +172,31 @@ static void add_layout_cflags(struct cflags *cf, struct btf_query *btf, struct l
 	cflags_add(cf, "-DTUN_TFILES_LEN=%ld", lay->tfiles_size / 8);
 }
 
-static int build_cflags(struct cflags *cf, const struct options *o, struct layout *lay)
+static void print_verbose_filters(const struct cflags *cf)
 {
-	char err[256];
-	uint64_t xmit;
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
-	int rc;
+	fprintf(stderr, "Loading BPF program with filters (-D numbers):\n");
+	for (int i = 0; i < cf->n; i++)
+		if (strncmp(cf->argv[i], "-DFILTER_", 9) == 0 || strncmp(cf->argv[i], "-DSHOW", 6) == 0)
+			fprintf(stderr, "  %s\n", cf->argv[i] + 2);
+}
 
-	if (!btf) {
-		log_error("%s", err);
-		return -1;
-	}
-	rc = kallsyms_text_addr("tun_net_xmit", &xmit);
+static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
+{
+	struct totals *t = self;
+	uint64_t xmit;
+	int rc = kallsyms_text_addr("tun_net_xmit", &xmit);
+
 	if (rc) {
 		log_error("tun_net_xmit not in /proc/kallsyms: %s (load the tun driver: modprobe tun; run as root)",
 			  rc == -EPERM ? "addresses hidden" : strerror(-rc));
-		btf_query_free(btf);
 		return -1;
 	}
 	cflags_add(cf, "-DTUN_XMIT_ADDR=0x%" PRIx64 "ULL", xmit);
-	add_filter_cflags(cf, o);
-	add_layout_cflags(cf, btf, lay);
-	btf_query_free(btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	add_filter_cflags(cf, &t->opts);
+	add_layout_cflags(cf, btf, &t->layout);
+	if (t->opts.common.verbose && !t->opts.common.print_bpf)
+		print_verbose_filters(cf);
+	return 0;
 }
 
 static void format_addr(const struct trm_tuple *t, const __u64 *addr, char *buf, size_t len)
@@ -321,7 +317,7 @@ static void print_event(const struct trm_event *e, const struct totals *t)
 	out_uint("netns", NULL, e->netns);
 	out_uint("queue", "Queue: %llu\n", e->queue);
 	out_ptr("skb", "SKB Address: %s\n\n", e->skb);
-	if (t->opts->verbose)
+	if (t->opts.common.verbose)
 		print_layout(e, &t->layout);
 	print_tuple(&e->tuple);
 	print_ring(&e->ring);
@@ -376,14 +372,6 @@ static void print_banner(const struct options *o)
 	printf("\nWaiting for TUN device events... Press Ctrl+C to stop\n");
 }
 
-static void print_verbose_filters(const struct cflags *cf)
-{
-	fprintf(stderr, "Loading BPF program with filters (-D numbers):\n");
-	for (int i = 0; i < cf->n; i++)
-		if (strncmp(cf->argv[i], "-DFILTER_", 9) == 0 || strncmp(cf->argv[i], "-DSHOW", 6) == 0)
-			fprintf(stderr, "  %s\n", cf->argv[i] + 2);
-}
-
 static void print_queue_row(const struct trm_queue_key *k, const struct trm_queue_stats *s)
 {
 	out_begin();
@@ -396,8 +384,9 @@ static void print_queue_row(const struct trm_queue_key *k, const struct trm_queu
 	out_end();
 }
 
-static void print_summary(struct loader *l, const struct totals *t)
+static void print_summary(void *self, struct loader *l)
 {
+	const struct totals *t = self;
 	int fd = loader__map_fd(l, "queue_stats");
 	struct trm_queue_key key, next;
 	struct trm_queue_stats st;
@@ -419,58 +408,34 @@ static void print_summary(struct loader *l, const struct totals *t)
 	out_end();
 }
 
-static int run(const struct options *o, const struct cflags *cf, const struct layout *lay)
+static int attach(void *self, struct loader *l)
 {
-	struct totals totals = { .opts = o, .layout = *lay };
-	char err[512];
-	struct loader *l = loader__open(tun_ring_monitor_bpf_text, cf->argv, cf->n, err, sizeof(err));
-	int rc = 1;
-
-	if (!l) {
-		log_error("%s", err);
-		return 1;
-	}
 	if (loader__attach_tp(l, "net", "net_dev_start_xmit") ||
-	    loader__open_ringbuf(l, "events", on_event, &totals) ||
+	    loader__open_ringbuf(l, "events", on_event, self) ||
 	    loader__map_fd(l, "queue_stats") < 0) {
 		log_error("%s", loader__error(l));
-		goto out_free;
+		return -1;
 	}
-	loader__drop_compiler(l);
-	print_banner(o);
-	fprintf(stderr, "Tracing TUN/TAP transmit rings... Hit Ctrl-C to end.\n");
-	loader__stream(l, o->common.duration_s);
-	print_summary(l, &totals);
-	rc = 0;
-out_free:
-	loader__free(l);
-	return rc;
+	return 0;
 }
+
+static void print_header(void *self) { print_banner(&((struct totals *)self)->opts); }
+
+static const struct tool_ops ops = {
+	.bpf_text = tun_ring_monitor_bpf_text,
+	.tracing = "Tracing TUN/TAP transmit rings... Hit Ctrl-C to end.",
+	.build_cflags = build_cflags,
+	.attach = attach,
+	.print_header = print_header,
+	.print_summary = print_summary,
+};
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
-	struct cflags cf = { 0 };
-	struct layout lay = { 0 };
-	int rc;
+	static struct totals t;
 
 	log_set_tool("tun_ring_monitor");
-	parse_options(argc, argv, &o);
-	out_set_json(o.common.json);
-	check_device(o.device);
-	if (build_cflags(&cf, &o, &lay)) {
-		cflags_free(&cf);
-		return 1;
-	}
-	if (o.common.print_bpf) {
-		cflags_print_program(&cf, tun_ring_monitor_bpf_text);
-		cflags_free(&cf);
-		return 0;
-	}
-	if (o.verbose)
-		print_verbose_filters(&cf);
-	runtime_install_signals();
-	rc = run(&o, &cf, &lay);
-	cflags_free(&cf);
-	return rc;
+	parse_options(argc, argv, &t.opts);
+	check_device(t.opts.device);
+	return tool_run(&ops, &t, &t.opts.common);
 }
