@@ -1,0 +1,49 @@
+#!/bin/sh
+# PID 1 of a scripts/vmtest.sh guest: the root filesystem is the host's, read
+# only over 9p. Mounts what the tools and tests need (every writable place is
+# a tmpfs of the guest's own), runs the job's command in the job's directory
+# with its output on the second serial port, prints the status on the
+# console (the first one) and powers off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+
+mnt() { # TYPE DIR [OPTIONS]
+  mountpoint -q "$2" && return 0
+  mount -t "$1" ${3:+-o "$3"} "$1" "$2"
+}
+
+mnt proc /proc
+mnt sysfs /sys
+mnt devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mnt devpts /dev/pts
+mnt tmpfs /dev/shm
+mnt tracefs /sys/kernel/tracing
+mnt debugfs /sys/kernel/debug
+mnt bpf /sys/fs/bpf
+for d in /tmp /run /root /var/tmp; do mnt tmpfs "$d" mode=1777; done
+chmod 0700 /root
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
+mkdir -p /run/netns /run/lock
+hostname vmtest 2>/dev/null
+ip link set lo up
+for m in tun veth; do modprobe -q "$m"; done
+ulimit -l unlimited
+
+job=$(sed -n 's/.*bccnet_job=\([^ ]*\).*/\1/p' /proc/cmdline)
+out=/dev/ttyS1
+stty -F "$out" raw -echo 2>/dev/null
+echo "vmtest: kernel $(uname -r), job $job" >/dev/ttyS0
+if cd "$(cat "$job/cwd")"; then
+  bash -c "$(cat "$job/cmd")" </dev/null >"$out" 2>&1
+  status=$?
+else
+  status=126
+fi
+echo "BCCNET_VMTEST_STATUS=$status" >/dev/ttyS0
+sync
+echo o >/proc/sysrq-trigger
+sleep 10
