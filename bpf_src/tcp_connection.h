@@ -6,6 +6,13 @@
 
 #define TCPCONN_COMM_LEN 16
 #define TCPCONN_MAX_PORTS 64
+#define TCPCONN_MAX_PENDING 16384 /* default entries of each pending map */
+
+/* Index of the `untracked` counters: connections whose pending entry could
+ * not be stored because the map was full (they get no row). */
+#define TCPCONN_UNTRACKED_CONNECT 0
+#define TCPCONN_UNTRACKED_ACCEPT 1
+#define TCPCONN_UNTRACKED_KINDS 2
 
 /* Direction values; also the values of -DFILTER_DIRECTION (0: both). */
 #define TCPCONN_ACCEPT 1

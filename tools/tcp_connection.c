@@ -25,6 +25,7 @@ struct options {
 struct tcp_connection {
 	struct options opts;
 	uint64_t events, short_events;
+	int untracked_fd; /* the `untracked` counters, fetched before the compiler goes */
 };
 
 static const char usage[] =
@@ -99,6 +100,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
 	cflags_add(cf, "-DFILTER_DIRECTION=%d", o->direction);
 	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
+	cflags_add(cf, "-DHAVE_DESTROY_TP=%d", loader__tracepoint_exists("tcp", "tcp_destroy_sock"));
 	cflags_sock_common(cf, btf);
 	add_fd_walk_offsets(cf, btf);
 	return 0;
@@ -159,6 +161,10 @@ static int attach_probes(struct loader *l, const struct options *o)
 {
 	if (loader__attach_tp(l, "sock", "inet_sock_set_state"))
 		goto out_loader_error;
+	if (!loader__tracepoint_exists("tcp", "tcp_destroy_sock"))
+		log_warn("tracepoint tcp/tcp_destroy_sock missing: a connection reset before accept() returns it gets no accept row");
+	else if (loader__attach_tp(l, "tcp", "tcp_destroy_sock"))
+		goto out_loader_error;
 	if (o->direction == TCPCONN_CONNECT)
 		return 0;
 	if (!loader__tracepoint_exists("syscalls", "sys_exit_accept4")) {
@@ -196,20 +202,33 @@ static int fill_ports(struct loader *l, const struct options *o)
 	return 0;
 }
 
+/* Connections never reported because a pending map was full, by TCPCONN_UNTRACKED_*. */
+static void read_untracked(int fd, uint64_t n[TCPCONN_UNTRACKED_KINDS])
+{
+	for (uint32_t i = 0; i < TCPCONN_UNTRACKED_KINDS; i++)
+		if (loader__map_lookup(fd, &i, &n[i]))
+			n[i] = 0;
+}
+
 static void print_summary(void *self, struct loader *l)
 {
 	const struct tcp_connection *t = self;
 	unsigned long long lost = loader__lost_events(l) + t->short_events;
+	uint64_t untracked[TCPCONN_UNTRACKED_KINDS];
 
-	if (!out_is_json()) {
-		if (lost)
-			log_warn("%llu events lost (ring buffer full)", lost);
-		return;
-	}
+	read_untracked(t->untracked_fd, untracked);
+	if (lost)
+		log_warn("%llu events lost (ring buffer full)", lost);
+	if (untracked[TCPCONN_UNTRACKED_CONNECT] || untracked[TCPCONN_UNTRACKED_ACCEPT])
+		log_warn("%llu connect and %llu accept rows lost: more than %u handshakes in flight filled the pending maps",
+			 (unsigned long long)untracked[TCPCONN_UNTRACKED_CONNECT],
+			 (unsigned long long)untracked[TCPCONN_UNTRACKED_ACCEPT], TCPCONN_MAX_PENDING);
 	out_begin();
 	out_str("type", NULL, "summary");
 	out_uint("connections", NULL, t->events);
 	out_uint("lost_events", NULL, lost);
+	out_uint("untracked_connects", NULL, untracked[TCPCONN_UNTRACKED_CONNECT]);
+	out_uint("untracked_accepts", NULL, untracked[TCPCONN_UNTRACKED_ACCEPT]);
 	out_end();
 }
 
@@ -219,7 +238,8 @@ static int attach(void *self, struct loader *l)
 
 	if (fill_ports(l, &t->opts) || attach_probes(l, &t->opts))
 		return -1;
-	if (loader__open_ringbuf(l, "events", on_event, t)) {
+	t->untracked_fd = loader__map_fd(l, "untracked");
+	if (t->untracked_fd < 0 || loader__open_ringbuf(l, "events", on_event, t)) {
 		log_error("%s", loader__error(l));
 		return -1;
 	}

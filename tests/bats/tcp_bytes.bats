@@ -14,13 +14,6 @@ PEER="$HELPERS/tcp_bytes_peer.py"
 
 setup() { make_ns NS; }
 
-wait_file() {
-  local i
-  for ((i = 0; i < 300; i++)); do [ -s "$1" ] && return 0; sleep 0.05; done
-  echo "# timed out waiting for $1" >&3
-  return 1
-}
-
 # prepare_transfer FAMILY TAG: a listening server and a client that waits for
 # its go file. Sets <TAG>_SPID, <TAG>_SPORT, <TAG>_CPID.
 prepare_transfer() {

@@ -17,27 +17,7 @@ V6_PORT=23029
 setup() {
   make_ns CNS
   make_ns SNS
-  ip link add tcc$$ netns "$CNS" type veth peer name tcs$$ netns "$SNS"
-  ip -n "$CNS" addr add 10.231.0.1/24 dev tcc$$
-  ip -n "$SNS" addr add 10.231.0.2/24 dev tcs$$
-  ip -n "$CNS" addr add fd23::1/64 dev tcc$$ nodad
-  ip -n "$SNS" addr add fd23::2/64 dev tcs$$ nodad
-  ip -n "$CNS" link set tcc$$ up
-  ip -n "$SNS" link set tcs$$ up
-}
-
-# wait_file PATH: bounded wait for a helper's PID file.
-wait_file() {
-  local i
-  for ((i = 0; i < 100; i++)); do [ -s "$1" ] && return 0; sleep 0.05; done
-  echo "# $1 never appeared" >&3; return 1
-}
-
-# wait_exit PID: bounded wait for a background helper; fails on its failure.
-wait_exit() {
-  local i
-  for ((i = 0; i < 600; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  wait "$1"
+  veth_pair "$CNS" "$SNS" tc 10.231.0 fd23
 }
 
 # start_peers: server listening and client waiting for the go file; sets SRV_PID, CLI_PID.
@@ -214,5 +194,5 @@ bad_input() {
   start_tool - $TC --json --duration 1 -p 4194304
   wait_tool
   assert_eq 0 "$TOOL_STATUS" "exit status"
-  assert_eq '{"type":"summary","connections":0,"lost_events":0}' "$(tool_out)" "output"
+  assert_eq '{"type":"summary","connections":0,"lost_events":0,"untracked_connects":0,"untracked_accepts":0}' "$(tool_out)" "output"
 }

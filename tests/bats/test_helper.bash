@@ -21,6 +21,19 @@ make_ns() {
   printf -v "$var" '%s' "$name"
 }
 
+# veth_pair NS_A NS_B PREFIX NET4 NET6: a veth pair PREFIXa$$ (in NS_A, NET4.1
+# and NET6::1) and PREFIXb$$ (in NS_B, NET4.2 and NET6::2), both up.
+veth_pair() {
+  local a=$1 b=$2 ea="$3a$$" eb="$3b$$"
+  ip link add "$ea" netns "$a" type veth peer name "$eb" netns "$b"
+  ip -n "$a" addr add "$4.1/24" dev "$ea"
+  ip -n "$b" addr add "$4.2/24" dev "$eb"
+  ip -n "$a" addr add "$5::1/64" dev "$ea" nodad
+  ip -n "$b" addr add "$5::2/64" dev "$eb" nodad
+  ip -n "$a" link set "$ea" up
+  ip -n "$b" link set "$eb" up
+}
+
 # in_ns NS CMD...: runs a command inside a namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -80,6 +93,20 @@ wait_tool() {
   done
   TOOL_STATUS=0
   wait "$TOOL_PID" || TOOL_STATUS=$?
+}
+
+# wait_file PATH: bounded wait (30 s) for a helper's file to be written.
+wait_file() {
+  local i
+  for ((i = 0; i < 300; i++)); do [ -s "$1" ] && return 0; sleep 0.1; done
+  echo "# timed out waiting for $1" >&3; return 1
+}
+
+# wait_exit PID: bounded wait (120 s) for a background helper; fails on its failure.
+wait_exit() {
+  local i
+  for ((i = 0; i < 1200; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  wait "$1"
 }
 
 tool_out() { cat "$BATS_TEST_TMPDIR/out"; }

@@ -14,32 +14,15 @@ connect()/accept() differs from the process ID (TGID).
 """
 import ctypes
 import json
-import os
 import select
 import socket
 import sys
 import threading
 import time
 
-PR_SET_NAME = 15
+from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
+
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def set_comm(name):
-    libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
-
-
-def endpoint(text):
-    addr, port = text.rsplit(":", 1)
-    if addr.startswith("["):
-        return socket.AF_INET6, addr[1:-1], int(port)
-    return socket.AF_INET, addr, int(port)
-
-
-def write_pid(path):
-    with open(path + ".tmp", "w") as f:
-        f.write("%d\n" % os.getpid())
-    os.rename(path + ".tmp", path)
 
 
 def accept_one(listener, use_plain_accept):
@@ -53,13 +36,7 @@ def accept_one(listener, use_plain_accept):
 
 def server(comm, pidfile, count, endpoints):
     set_comm(comm)
-    listeners = []
-    for family, addr, port in endpoints:
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((addr, port))
-        s.listen(128)
-        listeners.append(s)
+    listeners = listen_all(endpoints, 128)
     write_pid(pidfile)
     accepted = []
     deadline = time.monotonic() + 60
@@ -75,10 +52,7 @@ def server(comm, pidfile, count, endpoints):
 def client(comm, pidfile, gofile, count, endpoints):
     set_comm(comm)
     write_pid(pidfile)
-    for _ in range(300):
-        if os.path.exists(gofile):
-            break
-        time.sleep(0.1)
+    wait_for(gofile, 30)
     conns = []
     for family, addr, port in endpoints:
         for _ in range(count):

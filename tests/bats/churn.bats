@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# Connection churn with abortive closes (SO_LINGER 0, as load-balancer health
+# checks do) between two namespaces joined by a veth pair: the client resets
+# each connection right after connect(), and the server accepts them only
+# afterwards, when the kernel has already unhashed the sockets and cleared
+# their local port. Rows must still carry the real tuple, once per side, and
+# the tools' socket-keyed maps must be empty afterwards.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+N=${CHURN_N:-1499} # connections per family and round (prime)
+V4_PORT=23101
+V6_PORT=23103
+
+setup() {
+  make_ns CNS
+  make_ns SNS
+  veth_pair "$CNS" "$SNS" ch 10.232.0 fd32
+  # every connection waits in the accept queue; the client needs the ports
+  in_ns "$SNS" sysctl -qw net.core.somaxconn=$((2 * N)) net.ipv4.tcp_max_syn_backlog=$((2 * N))
+}
+
+# churn_round R: one round of N abortive connections per family; the server
+# accepts after the client is done. Sets SRV_PID_R / CLI_PID_R (R = round).
+churn_round() {
+  local r=$1 t=$BATS_TEST_TMPDIR srv cli
+  start_bg srv ip netns exec "$SNS" python3 "$HELPERS/churn_peer.py" server chsrv \
+    "$t/srv$r.pid" "$t/done$r" $N 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/server$r.json"
+  wait_file "$t/srv$r.pid"
+  start_bg cli ip netns exec "$CNS" python3 "$HELPERS/churn_peer.py" client chcli \
+    "$t/cli$r.pid" "$t/done$r" $N 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/client$r.json"
+  wait_exit "$cli"
+  wait_exit "$srv"
+  printf -v "SRV_PID_$r" '%s' "$(cat "$t/srv$r.pid")"
+  printf -v "CLI_PID_$r" '%s' "$(cat "$t/cli$r.pid")"
+}
+
+# tool_map_entries MAP: entries of the tool's BPF map MAP now (bpftool dump),
+# found through the maps its loaded programs use.
+tool_map_entries() {
+  local fd prog id
+  for fd in /proc/"$TOOL_PID"/fdinfo/*; do
+    prog=$(awk '/^prog_id:/ {print $2}' "$fd" 2>/dev/null)
+    [ -n "$prog" ] || continue
+    for id in $(bpftool prog show id "$prog" -j | jq -r '.map_ids[]?'); do
+      [ "$(bpftool map show id "$id" -j | jq -r .name)" = "$1" ] || continue
+      bpftool map dump id "$id" -j | jq length
+      return 0
+    done
+  done
+  echo "# map $1 not found" >&3; return 1
+}
+
+tool_rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/"$TOOL_PID"/status; }
+
+# settle: bounded wait until the tool has printed at least $1 rows of output.
+settle_rows() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [ "$(tool_out | wc -l)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+}
+
+# The client's view ("ip saddr sport daddr dport") of the rows of one process.
+conn_view() {
+  tool_out | jq -r "select(.type == \"connection\" and .pid == $1 and .direction == \"$2\") |
+    if .direction == \"connect\" then \"\(.ip) \(.saddr) \(.sport) \(.daddr) \(.dport)\"
+    else \"\(.ip) \(.daddr) \(.dport) \(.saddr) \(.sport)\" end" | sort
+}
+
+client_made() {
+  jq -r '"\(.ip) \(.saddr) \(.sport) \(.daddr) \(.dport)"' "$BATS_TEST_TMPDIR/client$1.json" | sort
+}
+
+check_round() {
+  local r=$1 srv cli
+  srv=SRV_PID_$r; cli=CLI_PID_$r
+  assert_eq $((2 * N)) "$(client_made "$r" | wc -l)" "connections the client made (round $r)"
+  assert_eq "$(client_made "$r")" "$(conn_view "${!cli}" connect)" "connect rows (round $r)"
+  assert_eq "$(client_made "$r")" "$(conn_view "${!srv}" accept)" "accept rows (round $r)"
+  assert_eq "$N $N" "$(tool_out | jq -r "select(.type == \"connection\" and .pid == ${!srv}) |
+    select(.sport == $V4_PORT or .sport == $V6_PORT) | .sport" | sort | uniq -c | awk '{printf "%s%s", s, $1; s=" "}')" \
+    "accept rows with the listening port as local port (round $r)"
+}
+
+@test "tcp_connection: abortive-close churn gives every connection once per side with the listening port, maps empty, RSS flat" {
+  start_tool - tcp_connection --json
+  churn_round 1
+  settle_rows $((4 * N))
+  assert_eq 0 "$(tool_map_entries connecting)" "connecting entries after round 1"
+  assert_eq 0 "$(tool_map_entries accept_pending)" "accept_pending entries after round 1"
+  local rss1 rss2
+  rss1=$(tool_rss_kb)
+  churn_round 2
+  settle_rows $((8 * N))
+  assert_eq 0 "$(tool_map_entries connecting)" "connecting entries after round 2"
+  assert_eq 0 "$(tool_map_entries accept_pending)" "accept_pending entries after round 2"
+  rss2=$(tool_rss_kb)
+  echo "# RSS after round 1: ${rss1} kB, after round 2: ${rss2} kB" >&3
+  [ $((rss2 - rss1)) -le 256 ] || { echo "RSS grew from $rss1 to $rss2 kB" >&2; return 1; }
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "tool exit status"
+  check_round 1
+  check_round 2
+  assert_eq "0 0 0" "$(tool_out | jq -r 'select(.type == "summary") | "\(.lost_events) \(.untracked_connects) \(.untracked_accepts)"')" "lost and untracked"
+  assert_eq $((4 * N)) "$(in_ns "$SNS" nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ {print $2}')" "server TcpPassiveOpens"
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Abortive-close churn for churn.bats: what load-balancer health checks do.
+
+server COMM PIDFILE GOFILE COUNT ADDR:PORT...
+    listens on every ADDR:PORT ([v6]:port for IPv6) with a backlog of COUNT,
+    writes its PID to PIDFILE, waits (at most 60 s) for GOFILE, then accepts
+    COUNT connections on each listener (most of them already reset by the
+    peer, so the kernel has cleared their local port), closes them and exits
+    0 if every one was accepted.
+client COMM PIDFILE DONEFILE COUNT ADDR:PORT...
+    writes its PID to PIDFILE, then makes COUNT connections to each ADDR:PORT,
+    each closed at once with SO_LINGER 0 (an RST, no FIN), printing one JSON
+    line per connection ({"ip", "saddr", "sport", "daddr", "dport"}); creates
+    DONEFILE at the end.
+"""
+import json
+import select
+import socket
+import struct
+import sys
+import time
+
+from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
+
+LINGER_0 = struct.pack("ii", 1, 0)
+
+
+def accept_all(listener, count, deadline):
+    accepted = 0
+    while accepted < count and time.monotonic() < deadline:
+        if select.select([listener], [], [], 1)[0]:
+            listener.accept()[0].close()
+            accepted += 1
+    return accepted
+
+
+def server(comm, pidfile, gofile, count, endpoints):
+    set_comm(comm)
+    listeners = listen_all(endpoints, count)
+    write_pid(pidfile)
+    if not wait_for(gofile, 60):
+        return 1
+    deadline = time.monotonic() + 60
+    accepted = [accept_all(s, count, deadline) for s in listeners]
+    print(json.dumps({"accepted": accepted}), flush=True)
+    return 0 if all(n == count for n in accepted) else 1
+
+
+def client(comm, pidfile, donefile, count, endpoints):
+    set_comm(comm)
+    write_pid(pidfile)
+    out = []
+    for family, addr, port in endpoints:
+        for _ in range(count):
+            c = socket.socket(family, socket.SOCK_STREAM)
+            c.connect((addr, port))
+            local, peer = c.getsockname(), c.getpeername()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_0)
+            c.close()
+            out.append(json.dumps({"ip": 4 if family == socket.AF_INET else 6,
+                                   "saddr": local[0], "sport": local[1],
+                                   "daddr": peer[0], "dport": peer[1]}))
+    print("\n".join(out), flush=True)
+    open(donefile, "w").close()
+    return 0
+
+
+def main(argv):
+    eps = [endpoint(e) for e in argv[6:]]
+    if argv[1] == "server":
+        return server(argv[2], argv[3], argv[4], int(argv[5]), eps)
+    return client(argv[2], argv[3], argv[4], int(argv[5]), eps)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
