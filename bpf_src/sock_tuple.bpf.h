@@ -13,11 +13,17 @@
 
 static __always_inline void read_sock_tuple(const void *sk, struct sock_tuple *t)
 {
-	u16 dport_be;
+	u16 dport_be, sport_be;
 
 	READ_AT(t->family, sk, OFF_SKC_FAMILY);
 	READ_AT(t->state, sk, OFF_SKC_STATE);
 	READ_AT(t->sport, sk, OFF_SKC_NUM); /* skc_num: local port, host order */
+	if (!t->sport) {
+		/* A reset (tcp_done -> inet_put_port) cleared skc_num while the
+		 * socket is still open; inet_sock.inet_sport keeps the port. */
+		READ_AT(sport_be, sk, OFF_INET_SPORT);
+		t->sport = bpf_ntohs(sport_be);
+	}
 	READ_AT(dport_be, sk, OFF_SKC_DPORT);
 	t->dport = bpf_ntohs(dport_be);
 	if (t->family == BCCNET_AF_INET) {

@@ -39,6 +39,7 @@ void cflags_sock_common(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SKC_FAMILY", "sock_common", "skc_family");
 	cflags_offset(cf, btf, "OFF_SKC_STATE", "sock_common", "skc_state");
 	cflags_offset(cf, btf, "OFF_SKC_NUM", "sock_common", "skc_num");
+	cflags_offset(cf, btf, "OFF_INET_SPORT", "inet_sock", "inet_sport");
 	cflags_offset(cf, btf, "OFF_SKC_DPORT", "sock_common", "skc_dport");
 	cflags_offset(cf, btf, "OFF_SKC_RCV_SADDR", "sock_common", "skc_rcv_saddr");
 	cflags_offset(cf, btf, "OFF_SKC_DADDR", "sock_common", "skc_daddr");

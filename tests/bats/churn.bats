@@ -21,15 +21,16 @@ setup() {
   in_ns "$SNS" sysctl -qw net.core.somaxconn=$((2 * N)) net.ipv4.tcp_max_syn_backlog=$((2 * N))
 }
 
-# churn_round R: one round of N abortive connections per family; the server
-# accepts after the client is done. Sets SRV_PID_R / CLI_PID_R (R = round).
+# churn_round R [BYTES]: one round of N abortive connections per family, the
+# client sending BYTES (default 0) on each before its reset; the server accepts
+# (and reads) after the client is done. Sets SRV_PID_R / CLI_PID_R (R = round).
 churn_round() {
-  local r=$1 t=$BATS_TEST_TMPDIR srv cli
+  local r=$1 bytes=${2:-0} t=$BATS_TEST_TMPDIR srv cli
   start_bg srv ip netns exec "$SNS" python3 "$HELPERS/churn_peer.py" server chsrv \
-    "$t/srv$r.pid" "$t/done$r" $N 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/server$r.json"
+    "$t/srv$r.pid" "$t/done$r" $N "$bytes" 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/server$r.json"
   wait_file "$t/srv$r.pid"
   start_bg cli ip netns exec "$CNS" python3 "$HELPERS/churn_peer.py" client chcli \
-    "$t/cli$r.pid" "$t/done$r" $N 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/client$r.json"
+    "$t/cli$r.pid" "$t/done$r" $N "$bytes" 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/client$r.json"
   wait_exit "$cli"
   wait_exit "$srv"
   printf -v "SRV_PID_$r" '%s' "$(cat "$t/srv$r.pid")"
@@ -106,4 +107,38 @@ check_round() {
   check_round 2
   assert_eq "0 0 0" "$(tool_out | jq -r 'select(.type == "summary") | "\(.lost_events) \(.untracked_connects) \(.untracked_accepts)"')" "lost and untracked"
   assert_eq $((4 * N)) "$(in_ns "$SNS" nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ {print $2}')" "server TcpPassiveOpens"
+}
+
+# bytes_by_conn PID FIELD: "ip client-addr client-port server-addr server-port bytes"
+# per connection of PID (rows of every interval summed), sorted.
+bytes_by_conn() {
+  tool_out | jq -rs "[.[] | select(.type == \"connection\" and .pid == $1)
+    | {k: (if .sport == $V4_PORT or .sport == $V6_PORT
+           then \"\(.family) \(.daddr) \(.dport) \(.saddr) \(.sport)\"
+           else \"\(.family) \(.saddr) \(.sport) \(.daddr) \(.dport)\" end), b: .$2}]
+    | group_by(.k) | .[] | \"\(.[0].k) \(map(.b) | add)\"" | sort
+}
+
+# client_bytes R BYTES: the same lines from what the client made (a reused
+# client port makes one connection tuple count several times).
+client_bytes() {
+  jq -rs "group_by([.ip, .saddr, .sport, .daddr, .dport]) | .[] |
+    \"\(.[0].ip) \(.[0].saddr) \(.[0].sport) \(.[0].daddr) \(.[0].dport) \(length * $2)\"" \
+    "$BATS_TEST_TMPDIR/client$1.json" | sort
+}
+
+@test "tcp_bytes: bytes read after the peer's reset keep the connection's real ports, map empty after" {
+  local bytes=1009
+  start_tool - tcp_bytes --json -i 0.5
+  churn_round 1 $bytes
+  assert_eq $((2 * N * bytes)) "$(jq .received "$BATS_TEST_TMPDIR/server1.json")" "bytes the server read"
+  sleep 1.2 # two intervals: every entry taken
+  assert_eq 0 "$(tool_map_entries conns)" "conns entries after the churn"
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "tool exit status"
+  assert_eq "$(client_bytes 1 $bytes)" "$(bytes_by_conn "$CLI_PID_1" tx_bytes)" "client tx per connection"
+  assert_eq "$(client_bytes 1 $bytes)" "$(bytes_by_conn "$SRV_PID_1" rx_bytes)" "server rx per connection"
+  assert_eq 0 "$(tool_out | jq -s "[.[] | select(.type == \"connection\" and .pid == $SRV_PID_1 and .rx_bytes > 0)
+    | select(.sport != $V4_PORT and .sport != $V6_PORT)] | length")" "server rows whose local port is not the listening port"
+  assert_eq 0 "$(tool_out | jq -s '[.[] | select(.type == "summary")][0].lost_updates')" "lost updates"
 }

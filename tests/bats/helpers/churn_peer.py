@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Abortive-close churn for churn.bats: what load-balancer health checks do.
 
-server COMM PIDFILE GOFILE COUNT ADDR:PORT...
+server COMM PIDFILE GOFILE COUNT BYTES ADDR:PORT...
     listens on every ADDR:PORT ([v6]:port for IPv6) with a backlog of COUNT,
     writes its PID to PIDFILE, waits (at most 60 s) for GOFILE, then accepts
     COUNT connections on each listener (most of them already reset by the
-    peer, so the kernel has cleared their local port), closes them and exits
-    0 if every one was accepted.
-client COMM PIDFILE DONEFILE COUNT ADDR:PORT...
+    peer, so the kernel has cleared their local port), reads up to BYTES from
+    each (what the peer sent before its reset), closes them, prints
+    {"accepted": [per listener], "received": total bytes} and exits 0 if every
+    connection was accepted.
+client COMM PIDFILE DONEFILE COUNT BYTES ADDR:PORT...
     writes its PID to PIDFILE, then makes COUNT connections to each ADDR:PORT,
-    each closed at once with SO_LINGER 0 (an RST, no FIN), printing one JSON
-    line per connection ({"ip", "saddr", "sport", "daddr", "dport"}); creates
-    DONEFILE at the end.
+    sends BYTES on each and closes it at once with SO_LINGER 0 (an RST, no
+    FIN), printing one JSON line per connection ({"ip", "saddr", "sport",
+    "daddr", "dport"}); creates DONEFILE at the end.
 """
 import json
 import select
@@ -25,28 +27,45 @@ from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
 LINGER_0 = struct.pack("ii", 1, 0)
 
 
-def accept_all(listener, count, deadline):
-    accepted = 0
+def read_some(conn, nbytes):
+    """What the peer sent before its reset (the reset itself comes after)."""
+    got = 0
+    try:
+        while got < nbytes:
+            data = conn.recv(nbytes - got)
+            if not data:
+                break
+            got += len(data)
+    except ConnectionResetError:
+        pass
+    return got
+
+
+def accept_all(listener, count, nbytes, deadline):
+    accepted = received = 0
     while accepted < count and time.monotonic() < deadline:
         if select.select([listener], [], [], 1)[0]:
-            listener.accept()[0].close()
+            conn = listener.accept()[0]
+            received += read_some(conn, nbytes)
+            conn.close()
             accepted += 1
-    return accepted
+    return accepted, received
 
 
-def server(comm, pidfile, gofile, count, endpoints):
+def server(comm, pidfile, gofile, count, nbytes, endpoints):
     set_comm(comm)
     listeners = listen_all(endpoints, count)
     write_pid(pidfile)
     if not wait_for(gofile, 60):
         return 1
     deadline = time.monotonic() + 60
-    accepted = [accept_all(s, count, deadline) for s in listeners]
-    print(json.dumps({"accepted": accepted}), flush=True)
-    return 0 if all(n == count for n in accepted) else 1
+    done = [accept_all(s, count, nbytes, deadline) for s in listeners]
+    print(json.dumps({"accepted": [a for a, _ in done], "received": sum(r for _, r in done)}),
+          flush=True)
+    return 0 if all(a == count for a, _ in done) else 1
 
 
-def client(comm, pidfile, donefile, count, endpoints):
+def client(comm, pidfile, donefile, count, nbytes, endpoints):
     set_comm(comm)
     write_pid(pidfile)
     out = []
@@ -55,6 +74,7 @@ def client(comm, pidfile, donefile, count, endpoints):
             c = socket.socket(family, socket.SOCK_STREAM)
             c.connect((addr, port))
             local, peer = c.getsockname(), c.getpeername()
+            c.sendall(b"c" * nbytes)
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_0)
             c.close()
             out.append(json.dumps({"ip": 4 if family == socket.AF_INET else 6,
@@ -66,10 +86,9 @@ def client(comm, pidfile, donefile, count, endpoints):
 
 
 def main(argv):
-    eps = [endpoint(e) for e in argv[6:]]
-    if argv[1] == "server":
-        return server(argv[2], argv[3], argv[4], int(argv[5]), eps)
-    return client(argv[2], argv[3], argv[4], int(argv[5]), eps)
+    eps = [endpoint(e) for e in argv[7:]]
+    role = server if argv[1] == "server" else client
+    return role(argv[2], argv[3], argv[4], int(argv[5]), int(argv[6]), eps)
 
 
 if __name__ == "__main__":
