@@ -2,16 +2,8 @@
  * tcp_bytes: bytes each process sent and received on each TCP connection,
  * summed in the kernel (no per-packet events); user space takes and removes
  * the entries every interval.
- *
- * Preferred hooks: sock:sock_send_length / sock:sock_recv_length (Linux 6.3+).
- * They fire in the calling process after sendmsg/recvmsg returns, with the
- * byte count the application saw, so the PID is right and every byte is
- * counted once. Older kernels: kprobes on tcp_sendmsg and tcp_recvmsg entry
- * and return. Not tcp_cleanup_rbuf as tcptop does: tcp_recvmsg calls it in a
- * loop with the running total, which counts the same bytes several times.
+ * The hooks (sock tracepoints, kprobes on older kernels) are in sock_bytes.bpf.h.
  */
-#include <uapi/linux/ptrace.h> /* struct pt_regs for the kprobe path: a stable ABI */
-
 #include "bccnet.bpf.h"
 #include "sock_tuple.bpf.h"
 #include "tcp_bytes.h"
@@ -22,18 +14,10 @@
 #ifndef FILTER_FAMILY
 #define FILTER_FAMILY 0 /* 2: AF_INET only, 10: AF_INET6 only */
 #endif
-#ifndef USE_SOCK_TP
-#define USE_SOCK_TP 1 /* 0 when the kernel lacks the sock tracepoints */
-#endif
 #ifndef MAX_CONNS
 #define MAX_CONNS TCPB_MAX_CONNS /* entries of the conns map (--max-conns) */
 #endif
-#ifndef TCP_RECVMSG_FLAGS_ARG
-#define TCP_RECVMSG_FLAGS_ARG 4 /* 1-based; 5 before Linux 5.19 ("nonblock" argument) */
-#endif
-
-#define PROTO_TCP 6
-#define MSG_PEEK_FLAG 2
+#define SOCK_BYTES_STASH TCPB_MAX_CONNS
 
 BPF_HASH(conns, struct tcpb_key, struct tcpb_value, MAX_CONNS);
 
@@ -71,7 +55,7 @@ static __always_inline struct tcpb_value *conn_entry(const struct tcpb_key *key)
 	return conns.lookup((struct tcpb_key *)key);
 }
 
-static __always_inline void add_bytes(const void *sk, s64 bytes, bool tx)
+static __always_inline void sock_bytes_moved(const void *sk, s64 bytes, bool tx)
 {
 	u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct tcpb_key key;
@@ -95,77 +79,4 @@ static __always_inline void add_bytes(const void *sk, s64 bytes, bool tx)
 		__sync_fetch_and_add(&val->rx_bytes, bytes);
 }
 
-#if USE_SOCK_TP
-TRACEPOINT_PROBE(sock, sock_send_length)
-{
-	if (args->protocol == PROTO_TCP)
-		add_bytes(args->sk, args->ret, true);
-	return 0;
-}
-
-/* MSG_PEEK leaves the data queued: it is counted when it is really read. */
-TRACEPOINT_PROBE(sock, sock_recv_length)
-{
-	if (args->protocol == PROTO_TCP && !(args->flags & MSG_PEEK_FLAG))
-		add_bytes(args->sk, args->ret, false);
-	return 0;
-}
-#endif
-
-/* ---- kprobe path (kernels without the sock tracepoints) ---- */
-
-/* The socket of the tcp_sendmsg / tcp_recvmsg call in progress, per thread. */
-BPF_HASH(send_sock, u32, u64, TCPB_MAX_CONNS);
-BPF_HASH(recv_sock, u32, u64, TCPB_MAX_CONNS);
-
-#if TCP_RECVMSG_FLAGS_ARG == 5
-#define RECVMSG_FLAGS(ctx) PT_REGS_PARM5(ctx)
-#else
-#define RECVMSG_FLAGS(ctx) PT_REGS_PARM4(ctx)
-#endif
-
-int tcp_sendmsg_entry(struct pt_regs *ctx)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u64 sk = PT_REGS_PARM1(ctx);
-
-	if (send_sock.update(&tid, &sk))
-		bccnet_count_lost(); /* map full: this call's bytes go uncounted */
-	return 0;
-}
-
-int tcp_sendmsg_return(struct pt_regs *ctx)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u64 *sk = send_sock.lookup(&tid);
-
-	if (!sk)
-		return 0;
-	add_bytes((const void *)*sk, (int)PT_REGS_RC(ctx), true);
-	send_sock.delete(&tid);
-	return 0;
-}
-
-int tcp_recvmsg_entry(struct pt_regs *ctx)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u64 sk = PT_REGS_PARM1(ctx);
-
-	if ((int)RECVMSG_FLAGS(ctx) & MSG_PEEK_FLAG)
-		return 0;
-	if (recv_sock.update(&tid, &sk))
-		bccnet_count_lost(); /* map full: this call's bytes go uncounted */
-	return 0;
-}
-
-int tcp_recvmsg_return(struct pt_regs *ctx)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u64 *sk = recv_sock.lookup(&tid);
-
-	if (!sk)
-		return 0;
-	add_bytes((const void *)*sk, (int)PT_REGS_RC(ctx), false);
-	recv_sock.delete(&tid);
-	return 0;
-}
+#include "sock_bytes.bpf.h"

@@ -48,3 +48,13 @@ void cflags_sock_common(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SKC_NET", "sock_common", "skc_net");
 	cflags_offset(cf, btf, "OFF_NET_NS_INUM", "net", "ns.inum");
 }
+
+void cflags_fd_walk(struct cflags *cf, struct btf_query *btf)
+{
+	cflags_offset(cf, btf, "OFF_TASK_FILES", "task_struct", "files");
+	cflags_offset(cf, btf, "OFF_FILES_FDT", "files_struct", "fdt");
+	cflags_offset(cf, btf, "OFF_FDT_MAX_FDS", "fdtable", "max_fds");
+	cflags_offset(cf, btf, "OFF_FDT_FD", "fdtable", "fd");
+	cflags_offset(cf, btf, "OFF_FILE_PRIVATE_DATA", "file", "private_data");
+	cflags_offset(cf, btf, "OFF_SOCKET_SK", "socket", "sk");
+}

@@ -15,5 +15,7 @@ void format_ip_port(int family, const void *addr, uint16_t port, char *buf, size
 const char *tcp_state_name(unsigned state);
 /* -DOFF_SKC_* offsets of struct sock_common for bpf_src/sock_tuple.bpf.h. */
 void cflags_sock_common(struct cflags *cf, struct btf_query *btf);
+/* -DOFF_* of current->files->fdt->fd[fd]->private_data->sk for bpf_src/sock_fd.bpf.h. */
+void cflags_fd_walk(struct cflags *cf, struct btf_query *btf);
 
 #endif

@@ -1,6 +1,5 @@
 // tcp_bytes: bytes each process sent and received per TCP connection, every interval.
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -10,10 +9,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "kallsyms.h"
 #include "netfmt.h"
 #include "output.h"
 #include "runtime.h"
+#include "sockbytes.h"
 #include "tcp_bytes.h"
 #include "tool.h"
 
@@ -112,34 +111,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 	cli_no_extra_args(argc, argv);
 }
 
-/* Position (1-based) of tcp_recvmsg's "flags": 4 since Linux 5.19, 5 before
- * (commit "net: remove noblock parameter from recvmsg() entities"). */
-static int recvmsg_flags_arg(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *fn, *proto;
-	const struct btf_param *params;
-	int id, arg = 4;
-
-	if (!btf)
-		return arg;
-	id = btf__find_by_name_kind(btf, "tcp_recvmsg", BTF_KIND_FUNC);
-	fn = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
-	params = proto ? btf_params(proto) : NULL;
-	for (int i = 0; params && i < btf_vlen(proto); i++)
-		if (strcmp(btf__name_by_offset(btf, params[i].name_off), "flags") == 0)
-			arg = i + 1;
-	btf__free(btf);
-	return arg;
-}
-
-static bool sock_tracepoints_exist(void)
-{
-	return loader__tracepoint_exists("sock", "sock_send_length") &&
-	       loader__tracepoint_exists("sock", "sock_recv_length");
-}
-
 static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
 	struct state *st = self;
@@ -151,55 +122,12 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 		log_error("%s", err);
 		return -1;
 	}
-	st->use_tp = !o->kprobes && sock_tracepoints_exist();
+	st->use_tp = !o->kprobes && sockbytes_tracepoints_exist();
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
-	cflags_add(cf, "-DUSE_SOCK_TP=%d", st->use_tp);
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
-	if (!st->use_tp || o->load_only)
-		cflags_add(cf, "-DTCP_RECVMSG_FLAGS_ARG=%d", recvmsg_flags_arg());
+	cflags_sockbytes(cf, st->use_tp, o->load_only);
 	cflags_sock_common(cf, btf);
-	return 0;
-}
-
-static int attach_tracepoints(struct loader *l)
-{
-	if (loader__attach_tp(l, "sock", "sock_send_length") ||
-	    loader__attach_tp(l, "sock", "sock_recv_length"))
-		return -1;
-	return 0;
-}
-
-/* Entry and return probes on tcp_sendmsg (+ tcp_sendpage before Linux 6.5) and tcp_recvmsg. */
-static int attach_kprobes(struct loader *l)
-{
-	uint64_t addr;
-
-	if (loader__attach_kprobe(l, "tcp_sendmsg_entry", "tcp_sendmsg", false) ||
-	    loader__attach_kprobe(l, "tcp_sendmsg_return", "tcp_sendmsg", true) ||
-	    loader__attach_kprobe(l, "tcp_recvmsg_entry", "tcp_recvmsg", false) ||
-	    loader__attach_kprobe(l, "tcp_recvmsg_return", "tcp_recvmsg", true))
-		return -1;
-	if (kallsyms_text_addr("tcp_sendpage", &addr) == 0 &&
-	    (loader__attach_kprobe(l, "tcp_sendmsg_entry", "tcp_sendpage", false) ||
-	     loader__attach_kprobe(l, "tcp_sendmsg_return", "tcp_sendpage", true)))
-		return -1;
-	return 0;
-}
-
-static int attach_kprobe_path(struct loader *l, const struct options *o)
-{
-	if (!loader__kprobes_supported()) {
-		if (o->kprobes)
-			log_error("--kprobes: this kernel has no kprobes (CONFIG_KPROBES is off); run without --kprobes to use the sock tracepoints");
-		else
-			log_error("this kernel has neither the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+) nor kprobes (CONFIG_KPROBES): nothing to attach to");
-		return -1;
-	}
-	if (attach_kprobes(l)) {
-		log_error("%s", loader__error(l));
-		return -1;
-	}
 	return 0;
 }
 
@@ -407,11 +335,11 @@ static int attach(void *self, struct loader *l)
 		return -1;
 	}
 	st->conns_fd = loader__map_fd(l, "conns");
-	if (st->conns_fd < 0 || (st->use_tp && attach_tracepoints(l))) {
+	if (st->conns_fd < 0) {
 		log_error("%s", loader__error(l));
 		return -1;
 	}
-	return st->use_tp ? 0 : attach_kprobe_path(l, o);
+	return sockbytes_attach(l, st->use_tp, o->kprobes);
 }
 
 static const char *tracing_line(void *self)

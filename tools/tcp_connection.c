@@ -81,17 +81,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 	cli_no_extra_args(argc, argv);
 }
 
-/* current->files->fdt->fd[fd]->private_data (struct socket)->sk */
-static void add_fd_walk_offsets(struct cflags *cf, struct btf_query *btf)
-{
-	cflags_offset(cf, btf, "OFF_TASK_FILES", "task_struct", "files");
-	cflags_offset(cf, btf, "OFF_FILES_FDT", "files_struct", "fdt");
-	cflags_offset(cf, btf, "OFF_FDT_MAX_FDS", "fdtable", "max_fds");
-	cflags_offset(cf, btf, "OFF_FDT_FD", "fdtable", "fd");
-	cflags_offset(cf, btf, "OFF_FILE_PRIVATE_DATA", "file", "private_data");
-	cflags_offset(cf, btf, "OFF_SOCKET_SK", "socket", "sk");
-}
-
 static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
 	const struct options *o = &((struct tcp_connection *)self)->opts;
@@ -102,7 +91,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
 	cflags_add(cf, "-DHAVE_DESTROY_TP=%d", loader__tracepoint_exists("tcp", "tcp_destroy_sock"));
 	cflags_sock_common(cf, btf);
-	add_fd_walk_offsets(cf, btf);
+	cflags_fd_walk(cf, btf);
 	return 0;
 }
 
