@@ -23,6 +23,9 @@ bool cli_common_option(int c, const char *arg, struct common_opts *o, const char
 	case OPT_VERBOSE:
 		o->verbose = true;
 		return true;
+	case OPT_NO_CACHE:
+		o->no_cache = true;
+		return true;
 	case OPT_NETNS:
 		cli_netns("--netns", arg, o);
 		return true;

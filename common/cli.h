@@ -21,6 +21,7 @@ enum {
 	OPT_HELP,
 	OPT_VERBOSE,
 	OPT_NETNS,
+	OPT_NO_CACHE,
 };
 
 #define CLI_COMMON_LONG_OPTS                                                    \
@@ -29,7 +30,8 @@ enum {
 	{ "print-bpf", no_argument, NULL, OPT_PRINT_BPF },                      \
 	{ "help", no_argument, NULL, 'h' },                                     \
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },                          \
-	{ "netns", required_argument, NULL, OPT_NETNS }
+	{ "netns", required_argument, NULL, OPT_NETNS },                        \
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE }
 
 #define CLI_COMMON_HELP                                                         \
 	"      --json             one JSON object per line on stdout\n"         \
@@ -37,12 +39,14 @@ enum {
 	"      --print-bpf        print the cflags and BPF text, load nothing\n" \
 	"      --netns NS         only network namespace NS: a name in /run/netns, a path, or pid:PID\n" \
 	"      --verbose          also show compiler diagnostics and load details\n" \
+	"      --no-cache         compile afresh; neither use nor fill the program cache\n" \
 	"  -h, --help             show this help\n"
 
 struct common_opts {
 	bool json;
 	bool print_bpf;
 	bool verbose;
+	bool no_cache;
 	double duration_s; /* 0: run until a signal */
 	uint32_t netns_ino;  /* --netns: the namespace's inode; 0: not given */
 	char netns_path[128]; /* --netns: the namespace file (for setns) */

@@ -1,8 +1,11 @@
 /*
- * The one wrapper around libbcc (the only file that includes <bcc/...>):
- * compile the embedded BPF C with -D cflags, load functions, attach them,
- * poll the ring buffer, tear everything down. Errors are returned (negative
- * errno) with a message in loader__error(); nothing here prints.
+ * Loads and runs the embedded BPF C: compiled by libbcc (common/bcc_compiler,
+ * the only file that includes <bcc/...>) or taken from the program cache
+ * (common/progcache), then loaded, attached, polled and torn down through
+ * libbpf, the same way whichever it came from. Errors are returned
+ * (negative errno) with a message in loader__error(); nothing here prints
+ * but the verifier's log of a failed load, the one-line refusal of an
+ * unsafe cache, and with --verbose where the program came from.
  */
 #ifndef BCCNET_LOADER_H
 #define BCCNET_LOADER_H
@@ -17,6 +20,8 @@ typedef int (*loader_event_fn)(void *ctx, void *data, size_t size);
 
 /* --verbose: compiler diagnostics and load details reach stderr. */
 void loader__set_verbose(bool on);
+/* --no-cache (or BCCNET_NO_CACHE in the environment): compile afresh, store nothing. */
+void loader__set_cache(bool on);
 struct loader *loader__open(const char *text, char *const *cflags, int ncflags, char *err,
 			    size_t errlen);
 /* TRACEPOINT_PROBE(cat, ev) functions are named tracepoint__<cat>__<ev>. */
@@ -53,8 +58,8 @@ int loader__map_next_key(int fd, const void *key, void *next);
  * *count becomes the number read. 0 or -errno. Per-CPU values take one slot per possible
  * CPU, each rounded up to 8 bytes. */
 int loader__map_lookup_batch(int fd, void *keys, void *values, uint32_t *count);
-/* Frees the compiler's memory once everything is loaded and attached; maps
- * fetched with loader__map_fd() before stay usable. */
+/* Loading is done: a freshly compiled program (or one whose set of loaded
+ * functions changed) is stored in the program cache now. */
 void loader__drop_compiler(struct loader *l);
 const char *loader__error(const struct loader *l);
 void loader__free(struct loader *l);

@@ -54,6 +54,7 @@ static int load_and_trace(const struct tool_ops *ops, void *self, const struct c
 
 	runtime_install_signals();
 	loader__set_verbose(c->verbose);
+	loader__set_cache(!c->no_cache);
 	l = loader__open(ops->bpf_text, cf->argv, cf->n, err, sizeof(err));
 	if (!l) {
 		log_error("%s", err);

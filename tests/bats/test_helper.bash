@@ -9,6 +9,15 @@ BCCNET_BIN="${BCCNET_BIN:-$BCCNET_ROOT/build}"
 HELPERS="$BCCNET_ROOT/tests/bats/helpers"
 TOOL_WAIT_S=${TOOL_WAIT_S:-60}
 
+# Program cache: off unless BCCNET_TEST_CACHE_DIR names a directory for the whole
+# run (scripts/test.sh --cache runs every suite twice that way: misses, then hits).
+if [ -n "${BCCNET_TEST_CACHE_DIR:-}" ]; then
+  export BCCNET_CACHE_DIR="$BCCNET_TEST_CACHE_DIR"
+  unset BCCNET_NO_CACHE
+else
+  export BCCNET_NO_CACHE=1
+fi
+
 # Unique, short names (interface names are limited to 15 bytes).
 _bccnet_tag() { printf '%s%s' "$$" "${BATS_TEST_NUMBER:-0}"; }
 
