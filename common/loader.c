@@ -621,15 +621,15 @@ void loader__drop_compiler(struct loader *l)
 {
 	char err[512], path[4096];
 
-	if (!l || !l->store)
+	if (!l || !l->store || !l->cache_dir[0])
 		return;
 	l->store = false;
 	if (progcache_store(l->cache_dir, l->key, &l->prog, err, sizeof(err))) {
-		note("program cache: %s", err);
+		note("program cache store failed: %s", err);
 		return;
 	}
 	progcache_path(l->cache_dir, l->key, path, sizeof(path));
-	note("program cache: stored %s", path);
+	note("program cache stored %s", path);
 }
 
 const char *loader__error(const struct loader *l) { return l ? l->err : "out of memory"; }
