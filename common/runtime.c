@@ -5,11 +5,12 @@
 #include <time.h>
 
 volatile sig_atomic_t bccnet_exiting;
+volatile sig_atomic_t bccnet_signal;
 static uint64_t stop_at_ns;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	bccnet_signal = sig;
 	bccnet_exiting = 1;
 }
 
@@ -60,18 +61,28 @@ int runtime_wait_ms(uint64_t deadline_ns, int max_ms)
 	return left_ms < (uint64_t)max_ms ? (int)left_ms : max_ms;
 }
 
-void runtime_format_ktime(uint64_t ktime_ns, char *buf, size_t len)
+static void format_ktime(uint64_t ktime_ns, const char *fmt, char *buf, size_t len)
 {
 	/* Both clocks read back to back: their offset turns ktime into wall time. */
 	uint64_t real = clock_ns(CLOCK_REALTIME), mono = runtime_mono_ns();
 	uint64_t wall = real - (mono - ktime_ns);
 	time_t secs = (time_t)(wall / 1000000000ull);
 	struct tm tm;
-	char hms[16];
+	char text[32];
 
 	localtime_r(&secs, &tm);
-	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03u", hms, (unsigned)(wall % 1000000000ull / 1000000));
+	strftime(text, sizeof(text), fmt, &tm);
+	snprintf(buf, len, "%s.%03u", text, (unsigned)(wall % 1000000000ull / 1000000));
+}
+
+void runtime_format_ktime(uint64_t ktime_ns, char *buf, size_t len)
+{
+	format_ktime(ktime_ns, "%H:%M:%S", buf, len);
+}
+
+void runtime_format_ktime_date(uint64_t ktime_ns, char *buf, size_t len)
+{
+	format_ktime(ktime_ns, "%Y-%m-%d %H:%M:%S", buf, len);
 }
 
 void runtime_format_now(char *buf, size_t len)
