@@ -36,9 +36,6 @@
 #ifndef FILTER_PORT
 #define FILTER_PORT 0
 #endif
-#ifndef FILTER_NETNS
-#define FILTER_NETNS 0
-#endif
 #ifndef STATS_ONLY
 #define STATS_ONLY 0
 #endif
@@ -168,24 +165,19 @@ static __always_inline bool key_matches(const struct lnk_pkt_key *k)
 	       (k->daddr[0] == FILTER_ADDR0 && k->daddr[1] == FILTER_ADDR1);
 }
 
-static __always_inline u32 net_inum(const void *net)
-{
-	u32 inum;
-
-	READ_AT(inum, net, OFF_NET_NS_INUM);
-	return inum;
-}
-
 /* The namespace of the socket when the stage knows it, else of the device. */
 static __always_inline u32 where_netns(const struct where *w)
 {
 	void *net = NULL;
+	u32 inum = 0;
 
 	if (w->sk)
-		READ_AT(net, w->sk, OFF_SKC_NET);
-	else if (w->dev)
+		return bccnet_sock_netns(w->sk);
+	if (w->dev)
 		READ_AT(net, w->dev, OFF_DEV_ND_NET);
-	return net ? net_inum(net) : 0;
+	if (net)
+		READ_AT(inum, net, OFF_NET_NS_INUM);
+	return inum;
 }
 
 /* ---- counts, latency, budget ---- */

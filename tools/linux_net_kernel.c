@@ -18,6 +18,7 @@
 #include "netfmt.h"
 #include "output.h"
 #include "runtime.h"
+#include "tool.h"
 
 extern const char linux_net_kernel_bpf_text[];
 
@@ -31,7 +32,7 @@ struct options {
 	struct ip_addr ip;
 	bool have_ip;
 	uint16_t port; /* 0: any */
-	bool verbose, stats, debug, tx;
+	bool stats, debug, tx;
 	unsigned long long rate_limit;
 };
 
@@ -109,7 +110,7 @@ static const char usage[] =
 	"  -s, --stats            no rows; at exit, per stage the packets and the latency from\n"
 	"                         the previous stage (p50, p99, max)\n"
 	"  -d, --debug-func       two debug lines per row: the stage's name and hook\n"
-	"  -v, --verbose          say which hook serves each stage, or why none can\n"
+	"  -v                     as --verbose; also: which hook serves each stage, or why none\n"
 	"      --rate-limit N     at most N events per second, split over the CPUs\n"
 	"                         (default 10000; 0: no limit); the rest is counted\n"
 	"      --tx               also follow the transmit path\n" CLI_COMMON_HELP
@@ -144,7 +145,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "ip", required_argument, NULL, 'i' },
 		{ "port", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "debug-func", no_argument, NULL, 'd' },
 		{ "rate-limit", required_argument, NULL, OPT_RATE_LIMIT },
@@ -159,7 +159,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'i': o->ip = cli_ip("--ip", optarg); o->have_ip = true; break;
 		case 'p': o->port = parse_port_opt(optarg); break;
-		case 'v': o->verbose = true; break;
 		case 's': o->stats = true; break;
 		case 'd': o->debug = true; break;
 		case OPT_RATE_LIMIT: o->rate_limit = parse_rate(optarg); break;
@@ -208,7 +207,7 @@ static void kprobe_serves(struct stage_state *st, const struct stage_def *d, boo
 	int err;
 
 	if (!kprobes) {
-		snprintf(detail, sizeof(detail), "%s%skprobe %s: this kernel has no kprobes (CONFIG_KPROBES off)",
+		snprintf(detail, sizeof(detail), "%.150s%skprobe %s: this kernel has no kprobes (CONFIG_KPROBES off)",
 			 d->tp ? st->detail : "", d->tp ? "; " : "", d->kfunc);
 		unavailable(st, "no kprobes on this kernel", detail);
 		return;
@@ -272,7 +271,7 @@ static void add_filters(struct cflags *cf, const struct options *o, int ncpus)
 	cflags_add(cf, "-DFILTER_ADDR0=0x%llxULL", (unsigned long long)words[0]);
 	cflags_add(cf, "-DFILTER_ADDR1=0x%llxULL", (unsigned long long)words[1]);
 	cflags_add(cf, "-DFILTER_PORT=%u", o->port);
-	cflags_add(cf, "-DFILTER_NETNS=%u", 0u);
+	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
 	cflags_add(cf, "-DSTATS_ONLY=%d", o->stats);
 	/* The budget is per CPU: the limit split evenly, rounded up. */
 	cflags_add(cf, "-DRATE_LIMIT_PER_CPU=%lluULL",
@@ -297,8 +296,6 @@ static void add_offsets(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SK_PROTOCOL", "sock", "sk_protocol");
 	cflags_offset(cf, btf, "OFF_DEV_NAME", "net_device", "name");
 	cflags_offset(cf, btf, "OFF_DEV_ND_NET", "net_device", "nd_net.net");
-	cflags_offset(cf, btf, "OFF_SKC_NET", "sock_common", "skc_net.net");
-	cflags_offset(cf, btf, "OFF_NET_NS_INUM", "net", "ns.inum");
 	cflags_sock_common(cf, btf);
 }
 
@@ -326,9 +323,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 				       (int)sysconf(_SC_NPROCESSORS_ONLN) : 1);
 	cflags_add(cf, "-DKFREE_HAS_REASON=%d", kfree_has_reason(btf));
 	add_offsets(cf, btf);
-	if (cf->failed)
-		log_error("kernel layout: %s", cf->err);
-	return cf->failed ? -1 : 0;
+	return 0;
 }
 
 /* ---- events ---- */
@@ -614,7 +609,7 @@ static void print_header(void *self)
 	char ip[64];
 
 	print_stage_line(t);
-	if (t->o.verbose)
+	if (t->o.common.verbose)
 		print_stage_details(t);
 	if (out_is_json()) {
 		print_stages_json(t);
@@ -833,47 +828,15 @@ static void print_summary(void *self, struct loader *l)
 
 /* ---- main ---- */
 
-/* Until common/tool.h lands: the runner's sequence for this tool. */
-static int run_tool(struct lnk *t)
-{
-	struct cflags cf = { 0 };
-	char err[512];
-	struct btf_query *btf = btf_query_open(NULL, err, sizeof(err));
-	struct loader *l = NULL;
-	int rc = 1;
-
-	out_set_json(t->o.common.json);
-	if (!btf) {
-		log_error("%s", err);
-		return 1;
-	}
-	if (build_cflags(t, &cf, btf))
-		goto out;
-	if (t->o.common.print_bpf) {
-		cflags_print_program(&cf, linux_net_kernel_bpf_text);
-		rc = 0;
-		goto out;
-	}
-	runtime_install_signals();
-	l = loader__open(linux_net_kernel_bpf_text, cf.argv, cf.n, err, sizeof(err));
-	if (!l) {
-		log_error("%s", err);
-		goto out;
-	}
-	if (attach(t, l))
-		goto out;
-	loader__drop_compiler(l);
-	print_header(t);
-	fprintf(stderr, "Tracing TCP segments through the kernel's stages... Hit Ctrl-C to end.\n");
-	stream(t, l, &t->o.common);
-	print_summary(t, l);
-	rc = 0;
-out:
-	loader__free(l);
-	btf_query_free(btf);
-	cflags_free(&cf);
-	return rc;
-}
+static const struct tool_ops ops = {
+	.bpf_text = linux_net_kernel_bpf_text,
+	.tracing = "Tracing TCP segments through the kernel's stages... Hit Ctrl-C to end.",
+	.build_cflags = build_cflags,
+	.attach = attach,
+	.print_header = print_header,
+	.stream = stream,
+	.print_summary = print_summary,
+};
 
 int main(int argc, char **argv)
 {
@@ -881,5 +844,5 @@ int main(int argc, char **argv)
 
 	log_set_tool("linux_net_kernel");
 	parse_options(argc, argv, &t.o);
-	return run_tool(&t);
+	return tool_run(&ops, &t, &t.o.common);
 }
