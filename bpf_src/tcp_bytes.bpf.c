@@ -34,6 +34,7 @@ static __always_inline void make_key(const void *sk, u32 pid, struct tcpb_key *k
 	__builtin_memset(key, 0, sizeof(*key));
 	read_sock_tuple(sk, &t);
 	key->pid = pid;
+	key->netns = bccnet_sock_netns(sk);
 	key->family = t.family;
 	key->sport = t.sport;
 	key->dport = t.dport;
@@ -61,7 +62,7 @@ static __always_inline void sock_bytes_moved(const void *sk, s64 bytes, bool tx)
 	struct tcpb_key key;
 	struct tcpb_value *val;
 
-	if (bytes <= 0 || !sk || !wanted_pid(pid))
+	if (bytes <= 0 || !sk || !wanted_pid(pid) || !bccnet_netns_ok(sk))
 		return;
 	make_key(sk, pid, &key);
 	if (key.family != BCCNET_AF_INET && key.family != BCCNET_AF_INET6)

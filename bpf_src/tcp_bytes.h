@@ -16,7 +16,8 @@ struct tcpb_key {
 	__u16 sport;
 	__u16 dport;
 	__u16 family;
-	__u16 pad[3];
+	__u16 pad;
+	__u32 netns; /* inode of the socket's network namespace */
 };
 
 /* Bytes the application sent and received since user space last took the entry. */

@@ -14,7 +14,8 @@
  * `untracked` (reported at exit), never an entry silently evicted. Entries
  * go when the connection is reported, and when the socket is destroyed
  * (tcp:tcp_destroy_sock; connect() failures at CLOSE), so nothing stays.
- * Filters are -D numbers; the port list is the `ports` map.
+ * Filters are -D numbers (--netns: FILTER_NETNS, compared before anything is
+ * remembered); the port list is the `ports` map.
  */
 #include "bccnet.bpf.h"
 #include "tcp_connection.h"
@@ -98,8 +99,8 @@ static __always_inline void current_owner(struct tcpconn_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
-static __always_inline void report(const struct sock_tuple *t, struct tcpconn_owner *owner,
-				   u8 direction)
+static __always_inline void report(u64 sk, const struct sock_tuple *t,
+				   struct tcpconn_owner *owner, u8 direction)
 {
 	struct tcpconn_event *e;
 
@@ -113,6 +114,7 @@ static __always_inline void report(const struct sock_tuple *t, struct tcpconn_ow
 	e->ts_ns = bpf_ktime_get_ns();
 	e->owner = *owner;
 	e->direction = direction;
+	e->netns = bccnet_sock_netns((const void *)sk);
 	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
@@ -139,7 +141,7 @@ static __always_inline void report_connect(u64 sk)
 	connecting.delete(&sk);
 	read_sock_tuple((const void *)sk, &t);
 	if (want_tuple(&t))
-		report(&t, &copy, TCPCONN_CONNECT);
+		report(sk, &t, &copy, TCPCONN_CONNECT);
 }
 
 /* SYN_RECV -> ESTABLISHED: the tuple as the handshake made it, for accept(). */
@@ -170,12 +172,12 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 	/* The cheap filters first. At SYN_SENT the local port is not chosen yet
 	 * (connect() sets the state before it picks the port), so -P waits. */
 	if (to == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT) &&
-	    (!FILTER_FAMILY || args->family == FILTER_FAMILY))
+	    (!FILTER_FAMILY || args->family == FILTER_FAMILY) && bccnet_netns_ok((const void *)sk))
 		remember_connect(sk);
 	else if (to == TCP_ESTABLISHED && from == TCP_SYN_SENT && want_direction(TCPCONN_CONNECT))
 		report_connect(sk);
 	else if (to == TCP_ESTABLISHED && from == TCP_SYN_RECV && want_direction(TCPCONN_ACCEPT) &&
-		 want_family_port(args->family, args->sport))
+		 want_family_port(args->family, args->sport) && bccnet_netns_ok((const void *)sk))
 		remember_accept(sk);
 	else if (to == TCP_CLOSE && HAVE_DESTROY_TP)
 		connecting.delete(&sk); /* connect() failed; the socket may connect again */
@@ -208,7 +210,7 @@ static __always_inline int on_accept_return(long fd)
 	accept_pending.delete(&sk);
 	current_owner(&o);
 	if (want_pid(o.pid))
-		report(&t, &o, TCPCONN_ACCEPT);
+		report(sk, &t, &o, TCPCONN_ACCEPT);
 	return 0;
 }
 

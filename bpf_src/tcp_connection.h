@@ -31,7 +31,8 @@ struct tcpconn_event {
 	__u64 ts_ns;             /* bpf_ktime_get_ns() when reported */
 	struct tcpconn_owner owner;
 	__u8 direction; /* TCPCONN_ACCEPT or TCPCONN_CONNECT */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 netns; /* inode of the socket's network namespace */
 };
 
 #endif

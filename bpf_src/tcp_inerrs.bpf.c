@@ -10,6 +10,7 @@
  */
 #include "bccnet.bpf.h"
 #include "tcp_inerrs.h"
+#include "sock_tuple.bpf.h"
 
 /* The kfree_skb format names this enum, which the installed headers lack;
  * its values are -D numbers from BTF. */
@@ -110,6 +111,22 @@ static __always_inline bool take_bad_csum_mark(u64 skb)
 	return true;
 }
 
+/* The namespace that received the segment: the socket's, else the device's. */
+static __always_inline u32 segment_netns(const void *skb, const void *sk)
+{
+	void *dev, *net;
+	u32 inum;
+
+	if (sk)
+		return bccnet_sock_netns(sk);
+	READ_AT(dev, skb, OFF_SKB_DEV);
+	if (!dev)
+		return 0;
+	READ_AT(net, dev, OFF_DEV_ND_NET);
+	READ_AT(inum, net, OFF_NET_NS_INUM);
+	return inum;
+}
+
 static __always_inline bool reason_wanted(u32 reason)
 {
 	u8 *wanted = tcp_reasons.lookup(&reason);
@@ -139,8 +156,12 @@ TRACEPOINT_PROBE(skb, kfree_skb)
 		reason = REASON_TCP_CSUM;
 	else if (!reason_wanted(reason))
 		return 0;
-	if (!pid_matches() || !parse_segment(&e, args->skbaddr, args->protocol) ||
-	    !family_matches(e.family))
+	if (!pid_matches())
+		return 0;
+	e.netns = segment_netns(args->skbaddr, args->rx_sk);
+	if (FILTER_NETNS && e.netns != FILTER_NETNS)
+		return 0;
+	if (!parse_segment(&e, args->skbaddr, args->protocol) || !family_matches(e.family))
 		return 0;
 	if (args->rx_sk)
 		READ_AT(e.state, args->rx_sk, OFF_SKC_STATE);
@@ -165,6 +186,8 @@ TRACEPOINT_PROBE(tcp, tcp_bad_csum)
 		*mark = (u64)args->skbaddr;
 	__builtin_memcpy(&sa_family, args->saddr, sizeof(sa_family));
 	if (!pid_matches() || !family_matches(sa_family == SA_FAMILY_INET6 ? 6 : 4))
+		return 0;
+	if (FILTER_NETNS && segment_netns(args->skbaddr, NULL) != FILTER_NETNS)
 		return 0;
 	count = counters.lookup(&slot);
 	if (count)

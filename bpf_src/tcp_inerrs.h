@@ -22,6 +22,8 @@ struct tie_event {
 	__u8 state; /* sk_state of the receiving socket, TIE_STATE_UNKNOWN if none */
 	__u8 pad[2];
 	char comm[TIE_COMM_LEN];
+	__u32 netns; /* inode of the receiving network namespace (socket's, else device's) */
+	__u32 pad2;
 };
 
 /* Slots of the counters array. */

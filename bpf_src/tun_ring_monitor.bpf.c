@@ -14,7 +14,9 @@
 #define FILTER_DEV 0
 #define FILTER_DEV_W0 0
 #define FILTER_DEV_W1 0
-#define FILTER_NETNS 0
+#endif
+#ifndef FILTER_NETNS
+#define FILTER_NETNS 0 /* inode of the only network namespace watched; 0: every one */
 #endif
 #ifndef FILTER_SRC_FAMILY
 #define FILTER_SRC_FAMILY 0
@@ -73,13 +75,18 @@ static __always_inline u32 dev_netns(void *dev)
 	return inum;
 }
 
+/* --device (by name) and --netns (the device's namespace), each when given: the
+ * constant -D numbers leave nothing of this function when neither is. */
 static __always_inline bool device_matches(void *dev)
 {
 	u64 name[2];
 
-	READ_AT(name, dev, OFF_DEV_NAME);
-	return name[0] == FILTER_DEV_W0 && name[1] == FILTER_DEV_W1 &&
-	       dev_netns(dev) == FILTER_NETNS;
+	if (FILTER_DEV) {
+		READ_AT(name, dev, OFF_DEV_NAME);
+		if (name[0] != FILTER_DEV_W0 || name[1] != FILTER_DEV_W1)
+			return false;
+	}
+	return !FILTER_NETNS || dev_netns(dev) == FILTER_NETNS;
 }
 
 static __always_inline void read_ports(struct trm_tuple *t, unsigned char *l4)
@@ -198,7 +205,7 @@ TRACEPOINT_PROBE(net, net_dev_start_xmit)
 	u32 netns;
 
 	READ_AT(dev, skb, OFF_SKB_DEV);
-	if (!dev || (FILTER_DEV && !device_matches(dev)) || !is_tun_device(dev))
+	if (!dev || !device_matches(dev) || !is_tun_device(dev))
 		return 0;
 
 	READ_AT(data, skb, OFF_SKB_DATA);

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "parse.h"
@@ -104,6 +106,94 @@ int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx)
 	if (sysfs_queue_counts(name, tx, rx) == 0)
 		return 0;
 	return netdev_queue_counts(name, tx, rx);
+}
+
+static int lookup_here(struct netdev_info *d)
+{
+	if (d->ifindex) {
+		if (!if_indextoname(d->ifindex, d->name))
+			return -ENODEV;
+	} else if (!(d->ifindex = if_nametoindex(d->name))) {
+		return -ENODEV;
+	}
+	if (netdev_driver(d->name, d->driver, sizeof(d->driver)))
+		d->driver[0] = '\0';
+	if (netdev_real_queue_counts(d->name, &d->tx, &d->rx))
+		d->tx = d->rx = 0;
+	return 0;
+}
+
+/* In the child: enter the network namespace and give it its own sysfs in a private mount
+ * namespace (as `ip netns exec` does); without that sysfs, ethtool's counts serve. */
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) == 0) {
+		umount2("/sys", MNT_DETACH);
+		mount("sysfs", "/sys", "sysfs", 0, NULL);
+	}
+	return 0;
+}
+
+struct lookup_reply {
+	int rc;
+	struct netdev_info info;
+};
+
+static _Noreturn void lookup_child(const char *path, const struct netdev_info *info, int out)
+{
+	struct lookup_reply r = { .info = *info };
+
+	r.rc = enter_netns(path);
+	if (!r.rc)
+		r.rc = lookup_here(&r.info);
+	_exit(write(out, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+}
+
+static int lookup_in_child(const char *path, struct netdev_info *info)
+{
+	struct lookup_reply r;
+	ssize_t n;
+	pid_t pid;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		n = -errno;
+		close(p[0]);
+		close(p[1]);
+		return (int)n;
+	}
+	if (pid == 0)
+		lookup_child(path, info, p[1]);
+	close(p[1]);
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r))
+		return -EIO;
+	*info = r.info;
+	return r.rc;
+}
+
+int netdev_lookup(const char *netns_path, struct netdev_info *info)
+{
+	if (!netns_path || !netns_path[0])
+		return lookup_here(info);
+	return lookup_in_child(netns_path, info);
 }
 
 /* The namespace file an argument names: pid:PID, a path, or a name in /run/netns. */

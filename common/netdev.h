@@ -3,6 +3,7 @@
 #ifndef BCCNET_NETDEV_H
 #define BCCNET_NETDEV_H
 
+#include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,19 @@ int netdev_queue_counts(const char *name, unsigned *tx, unsigned *rx);
  * /sys/class/net/<name>/queues when that sysfs is our namespace's (its ifindex matches), else
  * the ethtool channel counts; 0 or -errno. */
 int netdev_real_queue_counts(const char *name, unsigned *tx, unsigned *rx);
+/* What the tools need to know about one device, in one network namespace. */
+struct netdev_info {
+	char name[IF_NAMESIZE]; /* in: the name, unless ifindex is given; out */
+	unsigned ifindex;       /* in: 0 to look the name up; out */
+	unsigned tx, rx;        /* queues in use (real_num_*); 0 when nothing says */
+	char driver[32];        /* ethtool's driver name ("tun", "veth"); "" if none */
+};
+/* Looks the device up in the network namespace file netns_path (NULL or "": ours). Another
+ * namespace is entered by a child process that also mounts that namespace's own sysfs, so
+ * the queue counts come from its /sys/class/net; the child hands the answer back.
+ * 0, -ENODEV (no such device there) or -errno. */
+int netdev_lookup(const char *netns_path, struct netdev_info *info);
+
 /* Inode number of the caller's network namespace (what BTF's net->ns.inum holds). */
 uint32_t netns_inode_self(void);
 

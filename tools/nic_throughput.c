@@ -31,6 +31,8 @@ struct device {
 	char name[IF_NAMESIZE];
 	unsigned ifindex;
 	unsigned nqueues[NDIR]; /* real_num_tx_queues, real_num_rx_queues */
+	const char *netns_path; /* --netns: the namespace file; NULL: ours */
+	uint32_t netns;         /* the device's network namespace inode */
 };
 
 /* The raw tracepoints and the arguments (TP_PROTO) the BPF program reads. */
@@ -86,7 +88,8 @@ static const char usage[] =
 	"\nEXAMPLES:\n"
 	"  nic_throughput -n eth0                  # eth0, every second\n"
 	"  nic_throughput -n eth0 -i 5             # every 5 seconds\n"
-	"  nic_throughput -n eth0 --json --duration 60   # one JSON object per second for a minute\n";
+	"  nic_throughput -n eth0 --json --duration 60   # one JSON object per second for a minute\n"
+	"  nic_throughput -n eth0 --netns web      # eth0 of namespace /run/netns/web\n";
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -113,24 +116,43 @@ static void parse_options(int argc, char **argv, struct options *o)
 		usage_error("missing --name: give the network interface to watch, e.g. -n eth0");
 }
 
-static void read_queue_counts(struct device *d)
+/* Name, ifindex and queues of the device (by ifindex once known) in its namespace. */
+static int lookup_device(struct device *d)
 {
-	unsigned tx, rx;
+	struct netdev_info info = { .ifindex = d->ifindex };
+	int rc;
 
-	if (netdev_real_queue_counts(d->name, &tx, &rx))
-		tx = rx = 1; /* neither sysfs nor ethtool knows: show queue 0, Total has all */
-	d->nqueues[0] = tx ? tx : 1;
-	d->nqueues[1] = rx ? rx : 1;
+	snprintf(info.name, sizeof(info.name), "%s", d->name);
+	rc = netdev_lookup(d->netns_path, &info);
+	if (rc)
+		return rc;
+	snprintf(d->name, sizeof(d->name), "%s", info.name);
+	d->ifindex = info.ifindex;
+	/* neither sysfs nor ethtool knows: show queue 0, Total has all */
+	d->nqueues[0] = info.tx ? info.tx : 1;
+	d->nqueues[1] = info.rx ? info.rx : 1;
+	return 0;
 }
 
-static void resolve_device(const char *name, struct device *d)
+static void resolve_device(const struct options *o, struct device *d)
 {
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->ifindex = if_nametoindex(name);
-	if (!d->ifindex)
+	int rc;
+
+	snprintf(d->name, sizeof(d->name), "%s", o->name);
+	d->netns_path = o->common.netns_ino ? o->common.netns_path : NULL;
+	d->netns = o->common.netns_ino ? o->common.netns_ino : netns_inode_self();
+	rc = lookup_device(d);
+	if (rc == -ENODEV && !d->netns_path)
 		usage_error("invalid --name '%s': no such network interface in this network namespace (see: ip link)",
-			    name);
-	read_queue_counts(d);
+			    o->name);
+	if (rc == -ENODEV)
+		usage_error("invalid --name '%s': no such network interface in network namespace %s (see: ip -n NS link)",
+			    o->name, d->netns_path);
+	if (rc) {
+		log_error("looking up %s in network namespace %s: %s", o->name,
+			  d->netns_path ? d->netns_path : "(ours)", strerror(-rc));
+		exit(1);
+	}
 }
 
 /* The raw tracepoint arguments must be what the program reads; BTF says what they are. */
@@ -167,7 +189,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	if (check_hooks(btf, t->present))
 		return -1;
 	cflags_add(cf, "-DFILTER_IFINDEX=%u", t->dev.ifindex);
-	cflags_add(cf, "-DFILTER_NETNS=%u", netns_inode_self());
+	cflags_add(cf, "-DFILTER_NETNS=%u", t->dev.netns);
 	cflags_offset(cf, btf, "OFF_SKB_DEV", "sk_buff", "dev");
 	cflags_offset(cf, btf, "OFF_SKB_LEN", "sk_buff", "len");
 	cflags_offset(cf, btf, "OFF_SKB_QUEUE_MAPPING", "sk_buff", "queue_mapping");
@@ -346,6 +368,7 @@ static void report(struct meter *m, const struct device *d, double secs)
 	out_double("interval_s", NULL, secs);
 	out_str("device", NULL, d->name);
 	out_uint("ifindex", NULL, d->ifindex);
+	out_uint("netns", NULL, d->netns);
 	print_direction(m, 0, d->nqueues[0], secs);
 	out_text("\n");
 	print_direction(m, 1, d->nqueues[1], secs);
@@ -359,17 +382,9 @@ static bool counts_changed(const struct meter *m)
 	return memcmp(m->cur->q, m->prev->q, sizeof(m->cur->q)) != 0;
 }
 
-/* Follows a rename; false once the device is gone. */
-static bool device_still_there(struct device *d)
-{
-	char name[IF_NAMESIZE];
-
-	if (!if_indextoname(d->ifindex, name))
-		return false;
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	read_queue_counts(d);
-	return true;
-}
+/* Follows a rename and queue changes; false once the device is gone (a look-up that
+ * fails otherwise, e.g. interrupted, keeps what we knew). */
+static bool device_still_there(struct device *d) { return lookup_device(d) != -ENODEV; }
 
 static void print_summary(void *self, struct loader *l)
 {
@@ -514,6 +529,6 @@ int main(int argc, char **argv)
 
 	log_set_tool("nic_throughput");
 	parse_options(argc, argv, &t.opts);
-	resolve_device(t.opts.name, &t.dev);
+	resolve_device(&t.opts, &t.dev);
 	return tool_run(&ops, &t, &t.opts.common);
 }

@@ -125,6 +125,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	st->use_tp = !o->kprobes && sockbytes_tracepoints_exist();
 	cflags_add(cf, "-DFILTER_PID=%u", o->pid);
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
+	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
 	cflags_sockbytes(cf, st->use_tp, o->load_only);
 	cflags_sock_common(cf, btf);
@@ -202,6 +203,7 @@ static void print_endpoints(const struct tcpb_key *k)
 	format_ip(k->family, k->daddr, ip, sizeof(ip));
 	out_str("daddr", NULL, ip);
 	out_uint("dport", NULL, k->dport);
+	out_uint("netns", NULL, k->netns);
 }
 
 static void print_row(const struct row *r, const char *when)

@@ -42,7 +42,8 @@ static const char usage[] =
 	"  tcp_connection -p 181      # only PID 181\n"
 	"  tcp_connection -4          # only IPv4\n"
 	"  tcp_connection -6          # only IPv6\n"
-	"  tcp_connection -r accept   # only accepted connections\n";
+	"  tcp_connection -r accept   # only accepted connections\n"
+	"  tcp_connection --netns web # only the sockets of namespace /run/netns/web\n";
 
 static int parse_direction(const char *arg)
 {
@@ -89,6 +90,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DFILTER_FAMILY=%d", o->family);
 	cflags_add(cf, "-DFILTER_DIRECTION=%d", o->direction);
 	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
+	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
 	cflags_add(cf, "-DHAVE_DESTROY_TP=%d", loader__tracepoint_exists("tcp", "tcp_destroy_sock"));
 	cflags_sock_common(cf, btf);
 	cflags_fd_walk(cf, btf);
@@ -126,6 +128,7 @@ static void print_event(const struct tcpconn_event *e)
 	out_str("saddr", "%-16s ", saddr);
 	out_uint("sport", "%-5llu ", t->sport);
 	out_str("direction", "%10s\n", e->direction == TCPCONN_ACCEPT ? "accept" : "connect");
+	out_uint("netns", NULL, e->netns);
 	out_end();
 }
 

@@ -138,7 +138,10 @@ static void add_cflags(struct cflags *cf, struct btf_query *btf, const struct op
 	cflags_offset(cf, btf, "OFF_SKB_HEAD", "sk_buff", "head");
 	cflags_offset(cf, btf, "OFF_SKB_NETWORK_HEADER", "sk_buff", "network_header");
 	cflags_offset(cf, btf, "OFF_SKB_TRANSPORT_HEADER", "sk_buff", "transport_header");
-	cflags_offset(cf, btf, "OFF_SKC_STATE", "sock_common", "skc_state");
+	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
+	cflags_offset(cf, btf, "OFF_SKB_DEV", "sk_buff", "dev");
+	cflags_offset(cf, btf, "OFF_DEV_ND_NET", "net_device", "nd_net.net");
+	cflags_sock_common(cf, btf);
 }
 
 static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
@@ -199,6 +202,7 @@ static void print_event(const struct tie_event *e, const struct reason *r)
 	out_str("drop_reason", NULL, r->kernel);
 	out_uint("drop_reason_code", NULL, e->reason);
 	out_str("state", "%s\n", state);
+	out_uint("netns", NULL, e->netns);
 	out_end();
 }
 

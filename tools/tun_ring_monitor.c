@@ -26,6 +26,7 @@ struct options {
 	uint16_t sport, dport;
 	uint8_t protocol;
 	bool all;
+	uint32_t netns; /* the only namespace watched (FILTER_NETNS); 0: every one */
 };
 
 struct layout {
@@ -53,7 +54,8 @@ static const char usage[] =
 	"\nEXAMPLES:\n"
 	"  tun_ring_monitor --device vnet12                  # ring-full events on vnet12\n"
 	"  tun_ring_monitor --device vnet12 --all            # every transmit on vnet12\n"
-	"  tun_ring_monitor -d vnet12 --src-ip 10.0.0.1 --dst-port 443 --protocol tcp --all\n";
+	"  tun_ring_monitor -d vnet12 --src-ip 10.0.0.1 --dst-port 443 --protocol tcp --all\n"
+	"  tun_ring_monitor -d tap0 --netns pid:4242        # tap0 of process 4242's namespace\n";
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -87,20 +89,40 @@ static void parse_options(int argc, char **argv, struct options *o)
 	cli_no_extra_args(argc, argv);
 }
 
-/* A missing device is a warning (VMs come and go); a non-TUN/TAP one is an error. */
-static void check_device(const char *device)
+/*
+ * The namespace to watch: --netns, else ours when the device is here. A device that is not in
+ * our namespace is watched by name in every namespace, as the original did (one line says
+ * so). A device missing from --netns's namespace is a warning (VMs come and go); one that
+ * exists but is not TUN/TAP is an error.
+ */
+static uint32_t check_device(const struct options *o)
 {
-	char driver[32];
+	const struct common_opts *c = &o->common;
+	struct netdev_info d = { 0 };
+	int rc;
 
-	if (!device)
-		return;
-	if (!netdev_exists(device)) {
-		log_warn("device %s does not exist (yet); watching for it", device);
-		return;
+	if (!o->device)
+		return c->netns_ino;
+	snprintf(d.name, sizeof(d.name), "%s", o->device);
+	rc = netdev_lookup(c->netns_ino ? c->netns_path : NULL, &d);
+	if (rc == -ENODEV && !c->netns_ino) {
+		log_warn("device %s is not in this network namespace: watching %s in every namespace (--netns NS: only in NS)",
+			 o->device, o->device);
+		return 0;
+	}
+	if (rc == -ENODEV) {
+		log_warn("device %s does not exist (yet) in network namespace %s; watching for it",
+			 o->device, c->netns_path);
+		return c->netns_ino;
+	}
+	if (rc) {
+		log_error("looking up device %s: %s", o->device, strerror(-rc));
+		exit(1);
 	}
 	/* The tun driver answers ethtool's driver query with "tun"; lo answers nothing. */
-	if (netdev_driver(device, driver, sizeof(driver)) || strcmp(driver, "tun") != 0)
-		usage_error("invalid --device '%s': not a TUN/TAP device", device);
+	if (strcmp(d.driver, "tun") != 0)
+		usage_error("invalid --device '%s': not a TUN/TAP device", o->device);
+	return c->netns_ino ? c->netns_ino : netns_inode_self();
 }
 
 static void add_filter_cflags(struct cflags *cf, const struct options *o)
@@ -112,8 +134,8 @@ static void add_filter_cflags(struct cflags *cf, const struct options *o)
 		cflags_add(cf, "-DFILTER_DEV=1");
 		cflags_add(cf, "-DFILTER_DEV_W0=0x%" PRIx64 "ULL", w[0]);
 		cflags_add(cf, "-DFILTER_DEV_W1=0x%" PRIx64 "ULL", w[1]);
-		cflags_add(cf, "-DFILTER_NETNS=%u", netns_inode_self());
 	}
+	cflags_add(cf, "-DFILTER_NETNS=%u", o->netns);
 	if (o->src_arg) {
 		ip_addr_to_words(&o->src, w);
 		cflags_add(cf, "-DFILTER_SRC_FAMILY=%d", o->src.family == AF_INET ? 4 : 6);
@@ -436,6 +458,6 @@ int main(int argc, char **argv)
 
 	log_set_tool("tun_ring_monitor");
 	parse_options(argc, argv, &t.opts);
-	check_device(t.opts.device);
+	t.opts.netns = check_device(&t.opts);
 	return tool_run(&ops, &t, &t.opts.common);
 }

@@ -40,10 +40,8 @@ churn_round() {
 # tool_map_entries MAP: entries of the tool's BPF map MAP now (bpftool dump),
 # found through the maps its loaded programs use.
 tool_map_entries() {
-  local fd prog id
-  for fd in /proc/"$TOOL_PID"/fdinfo/*; do
-    prog=$(awk '/^prog_id:/ {print $2}' "$fd" 2>/dev/null)
-    [ -n "$prog" ] || continue
+  local prog id
+  for prog in $(tool_prog_ids); do
     for id in $(bpftool prog show id "$prog" -j | jq -r '.map_ids[]?'); do
       [ "$(bpftool map show id "$id" -j | jq -r .name)" = "$1" ] || continue
       bpftool map dump id "$id" -j | jq length

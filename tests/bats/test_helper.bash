@@ -43,6 +43,29 @@ veth_pair() {
   ip -n "$b" link set "$eb" up
 }
 
+# make_tun NS NAME tun|tap QUEUES [NET] [v6]: device held open (not read) by
+# a helper, addresses 10.NET.0.1/24 and .5 (NET defaults to 77), fdNET::1/64
+# with "v6" (else IPv6 is off, so no ND/MLD packet joins the test traffic),
+# static neighbours .2 and .3 (and fdNET::2) for TAP.
+make_tun() {
+  local ns=$1 dev=$2 kind=$3 queues=$4 net=${5:-77} v6=${6:-} ready="$BATS_TEST_TMPDIR/$2.ready" i
+  start_bg _ ip netns exec "$ns" python3 "$HELPERS/tun_hold.py" "$dev" "$kind" "$queues" >"$ready"
+  for ((i = 0; i < 50; i++)); do grep -q ready "$ready" && break; sleep 0.1; done
+  in_ns "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=$([ -n "$v6" ] && echo 0 || echo 1)"
+  ip -n "$ns" addr add "10.$net.0.1/24" dev "$dev"
+  ip -n "$ns" addr add "10.$net.0.5/24" dev "$dev"
+  [ -z "$v6" ] || ip -n "$ns" addr add "fd$net::1/64" dev "$dev" nodad
+  ip -n "$ns" link set "$dev" up
+  if [ "$kind" = tap ]; then
+    ip -n "$ns" neigh add "10.$net.0.2" lladdr 02:00:00:00:00:02 dev "$dev" nud permanent
+    ip -n "$ns" neigh add "10.$net.0.3" lladdr 02:00:00:00:00:03 dev "$dev" nud permanent
+    [ -z "$v6" ] || ip -n "$ns" neigh add "fd$net::2" lladdr 02:00:00:00:00:02 dev "$dev" nud permanent
+  fi
+}
+
+# send NS udp|tcp SRC SPORT DST DPORT COUNT
+send() { local ns=$1; shift; in_ns "$ns" python3 "$HELPERS/pkt_send.py" "$@" >/dev/null; }
+
 # in_ns NS CMD...: runs a command inside a namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -137,6 +160,19 @@ link_stat() {
 
 # bpf_prog_ids: IDs of every BPF program loaded on the machine, one per line.
 bpf_prog_ids() { bpftool prog show -j | jq -r '.[].id' | sort -n; }
+
+# tool_prog_ids: IDs of the BPF programs the running tool holds (its fds), one per line;
+# unlike bpf_prog_ids, untouched by other tests loading programs at the same time.
+tool_prog_ids() { cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ {print $2}' | sort -n; }
+
+# prog_alive ID: true while a BPF program with that ID exists.
+prog_alive() { bpftool prog show id "$1" >/dev/null 2>&1; }
+
+# bpf_prog_loads CMD...: runs CMD under strace; prints how many programs it loaded.
+bpf_prog_loads() {
+  strace -f -qq -e trace=bpf -o "$BATS_TEST_TMPDIR/strace" "$@" >/dev/null 2>&1 || true
+  grep -c 'BPF_PROG_LOAD' "$BATS_TEST_TMPDIR/strace" || true
+}
 
 bccnet_teardown() {
   local pid ns

@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# --netns across the tools: devices and sockets in a second namespace (N2),
+# and a same-named device / the same kind of traffic in a third one (N3) that
+# --netns must leave out. The tools run in the root namespace.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+setup() {
+  make_ns N2
+  make_ns N3
+  DEV=tn$$
+  N2_INO=$(stat -L -c %i "/run/netns/$N2")
+  N3_INO=$(stat -L -c %i "/run/netns/$N3")
+}
+
+# ns_pid NS: a process living in NS (for --netns pid:PID).
+ns_pid() { ip netns pids "$1" | head -n 1; }
+
+# Same-named TUN devices nobody reads: 4 queues in N2, 2 in N3.
+two_tuns() {
+  make_tun "$N2" "$DEV" tun 4 81
+  make_tun "$N3" "$DEV" tun 2 81
+}
+
+# 23 packets through the device in N2, 37 through its namesake in N3.
+tun_traffic() {
+  send "$N2" udp 10.81.0.1 5555 10.81.0.2 9000 23
+  send "$N3" udp 10.81.0.1 5555 10.81.0.2 9000 37
+}
+
+events() { tool_out | jq -s "[.[] | select(.type == \"event\") | select($1)] | length"; }
+
+@test "tun_ring_monitor --netns NAME watches the device of that namespace only" {
+  two_tuns
+  start_tool - tun_ring_monitor --json --all -d "$DEV" --netns "$N2"
+  tun_traffic
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq 23 "$(events true)" "events"
+  assert_eq 23 "$(events ".netns == $N2_INO and .device == \"$DEV\" and .sport == 5555")" "events of N2's device"
+  assert_eq "" "$(tool_err | grep -v '^Tracing')" "stderr"
+}
+
+@test "tun_ring_monitor --netns pid:PID watches the namespace of that process" {
+  two_tuns
+  start_tool - tun_ring_monitor --json --all -d "$DEV" --netns "pid:$(ns_pid "$N3")"
+  tun_traffic
+  stop_tool
+  assert_eq 37 "$(events true)" "events"
+  assert_eq 37 "$(events ".netns == $N3_INO")" "events of N3's device"
+}
+
+@test "tun_ring_monitor --device of another namespace, without --netns, watches that name in every namespace and says so" {
+  two_tuns
+  start_tool - tun_ring_monitor --json --all -d "$DEV"
+  tun_traffic
+  stop_tool
+  assert_eq "tun_ring_monitor: warning: device $DEV is not in this network namespace: watching $DEV in every namespace (--netns NS: only in NS)" \
+    "$(tool_err | grep -v '^Tracing')" "the one line"
+  assert_eq 23 "$(events ".netns == $N2_INO")" "events of N2's device"
+  assert_eq 37 "$(events ".netns == $N3_INO")" "events of N3's device"
+  assert_eq 60 "$(events true)" "events"
+}
+
+@test "nic_throughput --netns looks the device up in that namespace: its queues, its packets only" {
+  two_tuns
+  start_tool - nic_throughput --json -i 60 -n "$DEV" --netns "$N2"
+  tun_traffic
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq 23 "$(tool_out | jq -s '[.[] | select(.type == "summary")][0].tx_packets')" "tx packets"
+  assert_eq 4 "$(tool_out | jq -s '[.[] | select(.type == "interval")][0].tx | length')" "TX queue rows (N2's device has 4)"
+  assert_eq "$N2_INO" "$(tool_out | jq -s '[.[] | select(.type == "interval")][0].netns')" "netns"
+}
+
+@test "nic_throughput --netns pid:PID: the namesake in the process's namespace" {
+  two_tuns
+  start_tool - nic_throughput --json -i 60 -n "$DEV" --netns "pid:$(ns_pid "$N3")"
+  tun_traffic
+  stop_tool
+  assert_eq 37 "$(tool_out | jq -s '[.[] | select(.type == "summary")][0].tx_packets')" "tx packets"
+  assert_eq 2 "$(tool_out | jq -s '[.[] | select(.type == "interval")][0].tx | length')" "TX queue rows (N3's device has 2)"
+  assert_eq "$N3_INO" "$(tool_out | jq -s '[.[] | select(.type == "interval")][0].netns')" "netns"
+}
+
+@test "nic_throughput: a device missing from --netns's namespace exits 2 with one line" {
+  run --separate-stderr timeout 30 "$BCCNET_BIN/nic_throughput" -n "$DEV" --netns "$N2"
+  assert_eq 2 "$status" "exit status"
+  assert_eq "nic_throughput: invalid --name '$DEV': no such network interface in network namespace /run/netns/$N2 (see: ip -n NS link)" "$stderr" "stderr"
+}
+
+# churn_in NS COUNT BYTES TAG: COUNT loopback connections in NS, each sending BYTES
+# and read by the server; the peers' PIDs go to TAG.srv / TAG.cli.
+churn_in() {
+  local ns=$1 count=$2 bytes=$3 t=$BATS_TEST_TMPDIR/$4 srv cli
+  start_bg srv ip netns exec "$ns" python3 "$HELPERS/churn_peer.py" server nssrv \
+    "$t.srv" "$t.done" "$count" "$bytes" 127.0.0.1:23111
+  wait_file "$t.srv"
+  start_bg cli ip netns exec "$ns" python3 "$HELPERS/churn_peer.py" client nscli \
+    "$t.cli" "$t.done" "$count" "$bytes" 127.0.0.1:23111 >/dev/null
+  wait_exit "$cli"
+  wait_exit "$srv"
+}
+
+rows() { tool_out | jq -s "[.[] | select(.type == \"connection\") | select($1)] | length"; }
+
+@test "tcp_connection --netns reports only that namespace's connections" {
+  start_tool - tcp_connection --json --netns "$N2"
+  churn_in "$N2" 7 0 a
+  churn_in "$N3" 11 0 b
+  stop_tool
+  assert_eq 14 "$(rows true)" "rows"
+  assert_eq 7 "$(rows ".netns == $N2_INO and .direction == \"accept\" and .sport == 23111")" "accept rows"
+  assert_eq 7 "$(rows ".netns == $N2_INO and .direction == \"connect\" and .dport == 23111")" "connect rows"
+}
+
+@test "tcp_bytes --netns pid:PID counts only that namespace's sockets" {
+  local keeper
+  start_bg keeper ip netns exec "$N3" sleep 60
+  sleep 0.2
+  start_tool - tcp_bytes --json -i 60 --netns "pid:$keeper"
+  churn_in "$N2" 7 1009 a
+  churn_in "$N3" 11 1013 b
+  stop_tool
+  assert_eq 0 "$(rows ".netns != $N3_INO")" "rows of other namespaces"
+  assert_eq $((11 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .tx_bytes] | add')" "tx bytes"
+  assert_eq $((11 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .rx_bytes] | add')" "rx bytes"
+}
+
+# bad_netns TOOL ARG MESSAGE_TAIL
+bad_netns() {
+  run --separate-stderr timeout 30 "$BCCNET_BIN/$1" --netns "$2" "${@:4}"
+  assert_eq 2 "$status" "exit status of $1 --netns $2"
+  assert_eq "$1: invalid --netns '$2': $3 (expected a name in /run/netns, a namespace file, or pid:PID)" "$stderr" "stderr of $1"
+  assert_eq "" "$output" "stdout of $1"
+}
+
+@test "bad --netns values exit 2 with one line in every tool" {
+  local dead tool extra
+  sleep 0 & dead=$!
+  wait "$dead"
+  for tool in tcp_connection tcp_bytes tcp_inerrs tun_ring_monitor nic_throughput; do
+    extra=()
+    [ "$tool" = nic_throughput ] && extra=(-n lo)
+    bad_netns "$tool" "nosuchns$$" "no such namespace" "${extra[@]}"
+    bad_netns "$tool" /etc/hostname "not a network namespace" "${extra[@]}"
+    bad_netns "$tool" /proc/self/ns/mnt "not a network namespace" "${extra[@]}"
+    bad_netns "$tool" "pid:$dead" "no such process" "${extra[@]}"
+  done
+}
