@@ -188,3 +188,14 @@ void out_text(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 }
+
+void out_null(const char *key, const char *fmt)
+{
+	if (!json_mode) {
+		if (fmt)
+			printf(fmt, "-");
+	} else if (key) {
+		json_key(key);
+		fputs("null", stdout);
+	}
+}

@@ -28,6 +28,8 @@ void out_double(const char *key, const char *fmt, double value);
 /* A kernel address: "0x..." text, a "0x..." JSON string (JSON numbers lose 64-bit precision). */
 void out_ptr(const char *key, const char *fmt, unsigned long long value);
 void out_bool(const char *key, bool value);
+/* A value that does not apply: fmt with "-" in text, null in JSON. */
+void out_null(const char *key, const char *fmt);
 /* Nested JSON (no-ops in text mode): an object or array under key (NULL: an array element);
  * every begin has its end. */
 void out_object_begin(const char *key);

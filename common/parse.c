@@ -26,6 +26,23 @@ int parse_uint_range(const char *s, unsigned long long min, unsigned long long m
 	return 0;
 }
 
+int parse_uint_c(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	if ((s[1] == 'x' || s[1] == 'X') && !isxdigit((unsigned char)s[2]))
+		return -1; /* strtoull would read "0x-1" as 0 followed by junk, or wrap */
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int parse_port(const char *s, uint16_t *out)
 {
 	unsigned long long v;

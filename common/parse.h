@@ -20,6 +20,8 @@ struct ip_addr {
 
 int parse_uint_range(const char *s, unsigned long long min, unsigned long long max,
 		     unsigned long long *out);
+/* C notation as strtoul(s, NULL, 0): decimal, 0x hex or 0 octal; digits only, no sign. */
+int parse_uint_c(const char *s, unsigned long long max, unsigned long long *out);
 int parse_port(const char *s, uint16_t *out);
 int parse_port_list(const char *s, uint16_t *ports, size_t max_ports, size_t *count);
 int parse_pid(const char *s, uint32_t *out);
