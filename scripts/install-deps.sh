@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libbpfcc-dev libbpf-dev libelf-dev zlib1g-dev
           bpftool bats jq iproute2 iperf3 python3 python3-scapy libcmocka-dev
-          bpfcc-tools procps kmod strace)
+          bpfcc-tools procps kmod strace ethtool)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -31,17 +31,6 @@ setup_pair() {
   done
 }
 
-# wait_for_line FILE TEXT: bounded wait for a line in a helper's output.
-wait_for_line() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "no '$2' in $1" >&2
-  return 1
-}
-
 csum_errors() {
   in_ns "$SRV" nstat -asz TcpInCsumErrors | awk '$1 == "TcpInCsumErrors" { print $2 }'
 }

@@ -141,6 +141,17 @@ wait_exit() {
   wait "$1"
 }
 
+# wait_for_line FILE TEXT: bounded wait (10 s) for a line in a helper's output.
+wait_for_line() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "no '$2' in $1" >&2
+  return 1
+}
+
 tool_out() { cat "$BATS_TEST_TMPDIR/out"; }
 tool_err() { cat "$BATS_TEST_TMPDIR/err"; }
 
