@@ -621,7 +621,10 @@ void loader__drop_compiler(struct loader *l)
 {
 	char err[512], path[4096];
 
-	if (!l || !l->store || !l->cache_dir[0])
+	if (!l)
+		return;
+	malloc_trim(0); /* what the BTF lookups and the key left on the heap */
+	if (!l->store || !l->cache_dir[0])
 		return;
 	l->store = false;
 	if (progcache_store(l->cache_dir, l->key, &l->prog, err, sizeof(err))) {

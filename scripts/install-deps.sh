@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libbpfcc-dev libbpf-dev libelf-dev zlib1g-dev
           bpftool bats jq iproute2 iperf3 python3 python3-scapy libcmocka-dev
-          bpfcc-tools procps kmod strace ethtool)
+          bpfcc-tools procps kmod strace ethtool
+          libbpf-tools) # libbpf-tools: the CO-RE tcpstates the cache benchmark compares with
 
 missing=()
 for p in "${packages[@]}"; do
