@@ -43,10 +43,10 @@ struct bcc_api {
 
 static int bcc_api_open(struct bcc_api *a)
 {
-	void *lib = dlopen(BCCNET_LIBBCC_PATH, RTLD_NOW | RTLD_LOCAL);
+	void *lib = dlopen(BCCNET_LIBBCC_PATH, RTLD_LAZY | RTLD_LOCAL);
 
 	if (!lib)
-		lib = dlopen("libbcc.so.0", RTLD_NOW | RTLD_LOCAL);
+		lib = dlopen("libbcc.so.0", RTLD_LAZY | RTLD_LOCAL);
 	if (!lib)
 		return -1;
 	return BCC_SYM(a, create, bpf_module_create_c_from_string) &&
