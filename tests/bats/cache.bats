@@ -7,7 +7,7 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
-TOOLS=(tun_ring_monitor nic_throughput tcp_connection tcp_bytes tcp_inerrs)
+TOOLS=(tun_ring_monitor nic_throughput tcp_connection tcp_bytes tcp_inerrs linux_net_kernel tcp-insight)
 TC=tcp_connection
 PORT=23311
 
@@ -46,7 +46,7 @@ entries() { find "$BCCNET_CACHE_DIR" -name '*.prog' | sort; }
     stop_tool
     assert_eq 0 "$TOOL_STATUS" "status of $t"
   done
-  assert_eq 5 "$(entries | wc -l)" "entries"
+  assert_eq ${#TOOLS[@]} "$(entries | wc -l)" "entries"
 }
 
 # connect_n NS N: N connections to 127.0.0.1:$PORT inside NS (listener included).
