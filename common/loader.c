@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bcc_compiler.h"
+#include "ccdiag.h"
 #include "log.h"
 #include "output.h"
 #include "progcache.h"
@@ -266,11 +269,70 @@ static int load_from_cache(struct loader *l)
 	return 0;
 }
 
+/* libbcc lets clang print its diagnostics on fd 2 (of the compiler process,
+ * which inherits ours): capture them in a memfd (no size limit, no reader
+ * needed) for the length of the compile. */
+static int stderr_capture_begin(int *saved)
+{
+	int fd = memfd_create("bccnet-clang", MFD_CLOEXEC);
+
+	fflush(stderr);
+	*saved = fd < 0 ? -1 : dup(STDERR_FILENO);
+	if (*saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		if (*saved >= 0)
+			close(*saved);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Restores fd 2; returns what was written meanwhile (NUL-terminated, to free) or NULL. */
+static char *stderr_capture_end(int fd, int saved)
+{
+	struct stat st;
+	char *text = NULL;
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	if (fstat(fd, &st) == 0 && (text = calloc(1, (size_t)st.st_size + 1)) &&
+	    pread(fd, text, (size_t)st.st_size, 0) != st.st_size) {
+		free(text);
+		text = NULL;
+	}
+	close(fd);
+	return text;
+}
+
+/* Compiler diagnostics reach stderr in full with --verbose; otherwise only
+ * the errors of a failed compile (kernel headers make clang warn on some
+ * kernels, which is noise for the user). */
+/* Compiler diagnostics reach stderr in full with --verbose; otherwise only
+ * the errors of a failed compile (kernel headers make clang warn on some
+ * kernels, which is noise for the user). */
+static int compile_quietly(const char *text, char *const *cflags, int ncflags,
+			   struct pc_entry *e, char *err, size_t errlen)
+{
+	int saved, fd = stderr_capture_begin(&saved);
+	int rc = bcc_compile(text, cflags, ncflags, e, err, errlen);
+	char *diag;
+
+	if (fd < 0)
+		return rc;
+	diag = stderr_capture_end(fd, saved);
+	if (diag && (verbose || (rc && ccdiag_print_errors(diag, stderr) == 0)))
+		fputs(diag, stderr); /* verbose, or a failure clang did not explain */
+	free(diag);
+	return rc;
+}
+
 static int compile_fresh(struct loader *l, const char *text, char *const *cflags, int ncflags,
 			 char *err, size_t errlen)
 {
 	struct utsname u;
-	int rc = bcc_compile(text, cflags, ncflags, &l->prog, err, errlen);
+	int rc = compile_quietly(text, cflags, ncflags, &l->prog, err, errlen);
 
 	if (rc == -ENOEXEC) {
 		uname(&u);
