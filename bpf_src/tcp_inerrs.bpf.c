@@ -6,7 +6,8 @@
  * it saw, so that segment is reported as a checksum error whatever reason
  * it is freed with, and counts checksum errors for the summary. Addresses
  * come from the segment's own headers; the state from the receiving socket
- * (rx_sk) when the kernel had found one.
+ * when the kernel had found one: kfree_skb's rx_sk where the kernel has that
+ * field, else the socket tcp:tcp_probe named for the same skb (SOCK_FROM).
  */
 #include "bccnet.bpf.h"
 #include "tcp_inerrs.h"
@@ -24,6 +25,9 @@ enum skb_drop_reason { SKB_DROP_REASON_PLACEHOLDER_ };
 #endif
 #ifndef REASON_TCP_CSUM
 #define REASON_TCP_CSUM 0
+#endif
+#ifndef SOCK_FROM
+#define SOCK_FROM TIE_SOCK_FROM_NONE
 #endif
 
 #define ETH_P_IPV4 0x0800
@@ -146,10 +150,66 @@ static __always_inline void submit(struct tie_event *draft)
 	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
+#if SOCK_FROM == TIE_SOCK_FROM_TCP_PROBE
+/* Kernels without rx_sk: tcp:tcp_probe(sk, skb) starts tcp_rcv_established,
+ * where an established socket checks a segment, and the drop follows on the
+ * same CPU. The socket is remembered for that skb until it is freed or a new
+ * skb enters the stack at the same address (skbs are recycled). */
+struct skb_sock {
+	u64 skb;
+	u64 sk;
+};
+BPF_PERCPU_ARRAY(rx_sock, struct skb_sock, 1);
+
+RAW_TRACEPOINT_PROBE(tcp_probe)
+{
+	int zero = 0;
+	struct skb_sock *s = rx_sock.lookup(&zero);
+
+	if (s) {
+		s->sk = ctx->args[0];
+		s->skb = ctx->args[1];
+	}
+	return 0;
+}
+
+RAW_TRACEPOINT_PROBE(netif_receive_skb)
+{
+	int zero = 0;
+	struct skb_sock *s = rx_sock.lookup(&zero);
+
+	if (s && s->skb == ctx->args[0])
+		s->skb = 0;
+	return 0;
+}
+
+/* The socket tcp_probe named for this skb, or NULL; forgets it either way. */
+static __always_inline void *receiving_sock(void *skb, void *rx_sk)
+{
+	int zero = 0;
+	struct skb_sock *s = rx_sock.lookup(&zero);
+	u64 sk;
+
+	if (!s || s->skb != (u64)skb)
+		return NULL;
+	sk = s->sk;
+	s->skb = 0;
+	return (void *)sk;
+}
+#define RX_SK(args) NULL
+#elif SOCK_FROM == TIE_SOCK_FROM_RX_SK
+static __always_inline void *receiving_sock(void *skb, void *rx_sk) { return rx_sk; }
+#define RX_SK(args) (args)->rx_sk
+#else
+static __always_inline void *receiving_sock(void *skb, void *rx_sk) { return NULL; }
+#define RX_SK(args) NULL
+#endif
+
 TRACEPOINT_PROBE(skb, kfree_skb)
 {
 	struct tie_event e = {};
 	u32 reason = args->reason;
+	void *sk = receiving_sock(args->skbaddr, RX_SK(args));
 	u64 id;
 
 	if (take_bad_csum_mark((u64)args->skbaddr))
@@ -163,8 +223,8 @@ TRACEPOINT_PROBE(skb, kfree_skb)
 		return 0;
 	if (!parse_segment(&e, args->skbaddr, args->protocol) || !family_matches(e.family))
 		return 0;
-	if (args->rx_sk)
-		READ_AT(e.state, args->rx_sk, OFF_SKC_STATE);
+	if (sk)
+		READ_AT(e.state, sk, OFF_SKC_STATE);
 	id = bpf_get_current_pid_tgid();
 	e.ts_ns = bpf_ktime_get_ns();
 	e.pid = id >> 32;

@@ -6,6 +6,11 @@
 #define TIE_MAX_REASONS 1024 /* size of the reason set; the kernel has ~130 */
 #define TIE_STATE_UNKNOWN 0  /* no socket known when the segment was dropped */
 
+/* Where the receiving socket comes from (-DSOCK_FROM=): */
+#define TIE_SOCK_FROM_NONE 0      /* nowhere: the state is always unknown */
+#define TIE_SOCK_FROM_RX_SK 1     /* skb:kfree_skb's rx_sk field (Linux 6.8+) */
+#define TIE_SOCK_FROM_TCP_PROBE 2 /* tcp:tcp_probe(sk, skb), remembered until the drop */
+
 /* One dropped TCP segment. Addresses are the segment's own, turned round to
  * local (laddr/lport: the receiving end) and remote (raddr/rport: the sender);
  * family 4 or 6; IPv4 in the first 4 bytes; ports in host order. */

@@ -22,6 +22,7 @@ struct options {
 	struct common_opts common;
 	uint32_t pid;
 	int family; /* 0, 4 or 6 */
+	bool tcp_probe; /* --tcp-probe: the socket from tcp:tcp_probe even where rx_sk exists */
 };
 
 /* Drop reasons of the running kernel, by value: which ones we report and
@@ -36,6 +37,7 @@ struct state {
 	struct options opts;
 	struct reason reasons[TIE_MAX_REASONS];
 	int counters_fd;
+	int sock_from; /* TIE_SOCK_FROM_*: where the receiving socket's state comes from */
 	uint32_t csum_reason;
 	uint64_t events, csum_events, short_events;
 };
@@ -46,7 +48,9 @@ static const char usage[] =
 	"sequence numbers outside the window and the kernel's other TCP drop reasons.\n\n"
 	"  -p, --pid PID          only while process PID (TGID) is the interrupted task\n"
 	"  -4, --ipv4             only IPv4 segments\n"
-	"  -6, --ipv6             only IPv6 segments\n" CLI_COMMON_HELP
+	"  -6, --ipv6             only IPv6 segments\n"
+	"      --tcp-probe        find the receiving socket through tcp:tcp_probe even where\n"
+	"                         skb:kfree_skb has rx_sk (the way of kernels before 6.8)\n" CLI_COMMON_HELP
 	"\nSADDR:SPORT is the local (receiving) end, DADDR:DPORT the remote sender.\n"
 	"PID and COMM are the task the receive softirq interrupted, as in the original.\n"
 	"\nEXAMPLES:\n"
@@ -61,6 +65,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "ipv4", no_argument, NULL, '4' },
 		{ "ipv6", no_argument, NULL, '6' },
+		{ "tcp-probe", no_argument, NULL, 'T' },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
@@ -71,6 +76,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
 		case '4': o->family = cli_family(o->family, 4); break;
 		case '6': o->family = cli_family(o->family, 6); break;
+		case 'T': o->tcp_probe = true; break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -144,6 +150,22 @@ static void add_cflags(struct cflags *cf, struct btf_query *btf, const struct op
 	cflags_sock_common(cf, btf);
 }
 
+/* The receiving socket: kfree_skb's rx_sk field where the kernel has it (the
+ * tracepoint's record type in BTF says), else tcp:tcp_probe's (sk, skb). */
+static int sock_source(struct btf_query *btf, bool force_tcp_probe)
+{
+	char args[64];
+	long off;
+
+	if (!force_tcp_probe && btf_query_offset(btf, "trace_event_raw_kfree_skb", "rx_sk", &off) == 0)
+		return TIE_SOCK_FROM_RX_SK;
+	if (btf_query_tp_args(btf, "tcp_probe", args, sizeof(args)) == 0 &&
+	    strcmp(args, "sock *,sk_buff *") == 0)
+		return TIE_SOCK_FROM_TCP_PROBE;
+	log_warn("skb:kfree_skb has no rx_sk and tcp:tcp_probe is missing: the socket state is not shown");
+	return TIE_SOCK_FROM_NONE;
+}
+
 static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
 	struct state *st = self;
@@ -152,6 +174,8 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	if (load_reasons(btf, st))
 		return -1;
 	add_cflags(cf, btf, &st->opts);
+	st->sock_from = sock_source(btf, st->opts.tcp_probe);
+	cflags_add(cf, "-DSOCK_FROM=%d", st->sock_from);
 	if (btf_query_enum_value(btf, "skb_drop_reason", REASON_PREFIX "TCP_CSUM", &csum) == 0)
 		st->csum_reason = (uint32_t)csum;
 	return 0;
@@ -288,6 +312,10 @@ static int attach_all(void *self, struct loader *l)
 		rc = loader__attach_tp(l, "skb", "kfree_skb");
 	if (!rc)
 		rc = loader__attach_tp(l, "tcp", "tcp_bad_csum");
+	if (!rc && st->sock_from == TIE_SOCK_FROM_TCP_PROBE)
+		rc = loader__attach_raw_tp(l, "raw_tracepoint__tcp_probe", "tcp_probe");
+	if (!rc && st->sock_from == TIE_SOCK_FROM_TCP_PROBE)
+		rc = loader__attach_raw_tp(l, "raw_tracepoint__netif_receive_skb", "netif_receive_skb");
 	if (rc)
 		log_error("%s", loader__error(l));
 	return rc ? -1 : 0;
