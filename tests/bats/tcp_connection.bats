@@ -58,6 +58,7 @@ client_made() {
     "$BATS_TEST_TMPDIR/client.json" | sort
 }
 
+# bats test_tags=e2e
 @test "reports each of 23 IPv4 and 23 IPv6 connections once per side with the caller's PID, COMM, addresses and ports" {
   start_peers
   start_tool - $TC --json

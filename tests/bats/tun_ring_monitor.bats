@@ -31,6 +31,8 @@ count_with_filter() {
   assert_eq "$expected" "$(events true)" "events with $*"
 }
 
+# The ring is netdev_priv(dev): dev->priv since 6.12, after the aligned net_device before.
+# bats test_tags=kernel,e2e
 @test "reports one ring-full event per packet the kernel dropped on a TUN nobody reads" {
   local before after
   before=$(link_stat "$NS" tun0 tx.dropped)
