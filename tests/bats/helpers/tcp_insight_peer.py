@@ -18,8 +18,10 @@ client COMM PIDFILE GOFILE COUNTS LINGER0 ADDR:PORT...
 bulk-server COMM PIDFILE ADDR:PORT [RCVBUF]
     accepts one connection and reads it to the end (slowly for the first second when
     RCVBUF is given, to make the window matter); prints {"received": N}.
-bulk-client COMM PIDFILE GOFILE BYTES ADDR:PORT
+bulk-client COMM PIDFILE GOFILE BYTES ADDR:PORT [PAUSEDIR]
     waits for GOFILE, sends BYTES in 64 KiB writes, closes; prints {"sport", "sent"}.
+    With PAUSEDIR: after half of BYTES it creates PAUSEDIR/half and waits (30 s at
+    most) for PAUSEDIR/resume before sending the rest.
 """
 import json
 import select
@@ -118,7 +120,14 @@ def bulk_server(comm, pidfile, ep, rcvbuf):
     return 0
 
 
-def bulk_client(comm, pidfile, gofile, nbytes, ep):
+def send_bytes(c, nbytes):
+    chunk, sent = b"b" * 65536, 0
+    while sent < nbytes:
+        sent += c.send(chunk[: min(len(chunk), nbytes - sent)])
+    return sent
+
+
+def bulk_client(comm, pidfile, gofile, nbytes, ep, pausedir):
     set_comm(comm)
     write_pid(pidfile)
     wait_for(gofile, 30)
@@ -126,9 +135,11 @@ def bulk_client(comm, pidfile, gofile, nbytes, ep):
     c = socket.socket(family, socket.SOCK_STREAM)
     c.connect((addr, port))
     sport = c.getsockname()[1]
-    chunk, sent = b"b" * 65536, 0
-    while sent < nbytes:
-        sent += c.send(chunk[: min(len(chunk), nbytes - sent)])
+    sent = send_bytes(c, nbytes // 2)
+    if pausedir:
+        write_pid(pausedir + "/half")
+        wait_for(pausedir + "/resume", 30)
+    sent += send_bytes(c, nbytes - sent)
     c.shutdown(socket.SHUT_WR)
     read_all(c)
     c.close()
@@ -145,7 +156,8 @@ def run(argv):
                       [endpoint(e) for e in argv[7:]])
     if mode == "bulk-server":
         return bulk_server(argv[2], argv[3], endpoint(argv[4]), len(argv) > 5)
-    return bulk_client(argv[2], argv[3], argv[4], int(argv[5]), endpoint(argv[6]))
+    return bulk_client(argv[2], argv[3], argv[4], int(argv[5]), endpoint(argv[6]),
+                       argv[7] if len(argv) > 7 else None)
 
 
 def main(argv):

@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# tcp-insight against real traffic between two namespaces joined by a veth pair:
+# a client namespace CNS (10.233.0.1, fd33::1; COMM ticli / tibulk) and a server
+# namespace SNS (10.233.0.2, fd33::2; COMM tisrv / tisink). Peers make their socket
+# calls in a second thread (TID != PID). The tool runs in the root namespace, so
+# assertions select our two namespaces (the JSON "netns") and our ports; kernel
+# counters (nstat) are read in the namespaces, which carry only our traffic.
+# Loss is made with nftables (numgen inc mod N drops; this kernel has no netem) on
+# the server's prerouting hook, with TSO/GSO off on the client so one drop is one
+# segment; delay with a TBF rate limit on the client's veth.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+TI=tcp-insight
+V4_PORT=25017
+V6_PORT=25029
+BULK_PORT=25031
+N4=13
+N6=11
+LINGER0=2 # per endpoint: abortive closes (SO_LINGER 0), each one RST
+
+setup() {
+  make_ns CNS
+  make_ns SNS
+  veth_pair "$CNS" "$SNS" ti 10.233.0 fd33
+  CDEV="tia$$"
+  CINO=$(stat -L -c %i "/run/netns/$CNS")
+  SINO=$(stat -L -c %i "/run/netns/$SNS")
+  PEER="$HELPERS/tcp_insight_peer.py"
+}
+
+# ---- workloads ----
+
+# start_conns: server (tisrv) listening, client (ticli) waiting for the go file.
+start_conns() {
+  local t=$BATS_TEST_TMPDIR
+  start_bg SRV_BG in_ns "$SNS" python3 "$PEER" server tisrv "$t/srv.pid" $((N4 + N6)) \
+    10.233.0.2:$V4_PORT "[fd33::2]:$V6_PORT" >"$t/srv.json"
+  start_bg CLI_BG in_ns "$CNS" python3 "$PEER" client ticli "$t/cli.pid" "$t/go" "$N4,$N6" \
+    $LINGER0 10.233.0.2:$V4_PORT "[fd33::2]:$V6_PORT" >"$t/cli.json"
+  wait_file "$t/srv.pid"
+  wait_file "$t/cli.pid"
+  SRV_PID=$(cat "$t/srv.pid")
+  CLI_PID=$(cat "$t/cli.pid")
+}
+
+finish_conns() {
+  touch "$BATS_TEST_TMPDIR/go"
+  wait_exit "$CLI_BG"
+  wait_exit "$SRV_BG"
+}
+
+# drop_every N: the server's prerouting drops every Nth data segment to BULK_PORT.
+drop_every() {
+  in_ns "$CNS" ethtool -K "$CDEV" tso off gso off >/dev/null
+  in_ns "$SNS" nft add table inet ti
+  in_ns "$SNS" nft add chain inet ti pre '{ type filter hook prerouting priority 0; }'
+  in_ns "$SNS" nft add rule inet ti pre tcp dport $BULK_PORT meta length gt 100 \
+    numgen inc mod "$1" == 0 counter drop
+}
+
+# start_bulk BYTES [PAUSE]: a sink (tisink) and a sender (tibulk) of BYTES to BULK_PORT.
+start_bulk() {
+  local t=$BATS_TEST_TMPDIR
+  mkdir -p "$t/pause"
+  start_bg SINK_BG in_ns "$SNS" python3 "$PEER" bulk-server tisink "$t/sink.pid" \
+    10.233.0.2:$BULK_PORT >"$t/sink.json"
+  start_bg BULK_BG in_ns "$CNS" python3 "$PEER" bulk-client tibulk "$t/bulk.pid" "$t/bgo" "$1" \
+    10.233.0.2:$BULK_PORT ${2:+"$t/pause"} >"$t/bulk.json"
+  wait_file "$t/sink.pid"
+  wait_file "$t/bulk.pid"
+  SINK_PID=$(cat "$t/sink.pid")
+  BULK_PID=$(cat "$t/bulk.pid")
+}
+
+finish_bulk() {
+  touch "$BATS_TEST_TMPDIR/bgo"
+  wait_exit "$BULK_BG"
+  wait_exit "$SINK_BG"
+  assert_eq "$(jq .sent "$BATS_TEST_TMPDIR/bulk.json")" "$(jq .received "$BATS_TEST_TMPDIR/sink.json")" "bytes the sink read"
+}
+
+# blackhole SECONDS: once the sender is half way, drops everything to BULK_PORT for SECONDS.
+blackhole() {
+  local t=$BATS_TEST_TMPDIR
+  wait_file "$t/pause/half"
+  in_ns "$SNS" nft add table inet bh
+  in_ns "$SNS" nft add chain inet bh pre '{ type filter hook prerouting priority 0; }'
+  in_ns "$SNS" nft add rule inet bh pre tcp dport $BULK_PORT drop
+  touch "$t/pause/resume"
+  sleep "$1"
+  in_ns "$SNS" nft delete table inet bh
+}
+
+# ---- reading the output ----
+
+# kstat NS COUNTER: a TCP counter of the namespace, as nstat names it.
+kstat() { in_ns "$1" nstat -az "$2" | awk -v c="$2" '$1 == c { print $2 }'; }
+
+# events [FILE]: our events (our namespaces, our ports), one JSON object per line.
+events() {
+  jq -c --argjson c "$CINO" --argjson s "$SINO" 'select(.type == "event") |
+    select(.netns == $c or .netns == $s) |
+    select([.sport, .dport] | any(. == 25017 or . == 25029 or . == 25031))' "${1:-$BATS_TEST_TMPDIR/out}"
+}
+
+# count JQ_CONDITION [FILE]: our events matching a condition.
+count() { events "$2" | jq -s "map(select($1)) | length"; }
+
+# total JQ_CONDITION FIELD: sum of FIELD over our events matching a condition.
+total() { events | jq -s "map(select($1) | .$2) | add // 0"; }
+
+# signature [FILE]: each of our events as a line without its time, sorted (for comparisons).
+signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
+
+@test "13 IPv4 and 11 IPv6 connections: CONNECT and ACCEPT once each with the caller's PID, CLOSE on both ends" {
+  # bats test_tags=kernel
+  start_conns
+  start_tool - $TI --json
+  finish_conns
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  local made
+  made=$(jq -r '"\(.sport) \(.dport)"' "$BATS_TEST_TMPDIR/cli.json" | sort)
+  assert_eq $((N4 + N6)) "$(echo "$made" | wc -l)" "connections made"
+  assert_eq "$made" "$(events | jq -r --argjson p "$CLI_PID" 'select(.event == "CONNECT" and .pid == $p and .comm == "ticli") | "\(.sport) \(.dport)"' | sort)" "CONNECT rows (client PID, local port, remote port)"
+  assert_eq "$made" "$(events | jq -r --argjson p "$SRV_PID" 'select(.event == "ACCEPT" and .pid == $p and .comm == "tisrv") | "\(.dport) \(.sport)"' | sort)" "ACCEPT rows (server PID)"
+  assert_eq $((N4 + N6)) "$(count '.event == "CONNECT"')" "CONNECT events"
+  assert_eq $((N4 + N6)) "$(count '.event == "ACCEPT"')" "ACCEPT events"
+  assert_eq $N4 "$(count '.event == "CONNECT" and .saddr == "10.233.0.1" and .daddr == "10.233.0.2" and .dport == 25017')" "IPv4 CONNECTs"
+  assert_eq $N6 "$(count '.event == "ACCEPT" and .saddr == "fd33::2" and .daddr == "fd33::1" and .sport == 25029')" "IPv6 ACCEPTs"
+  assert_eq $((N4 + N6)) "$(count ".event == \"CLOSE\" and .netns == $CINO")" "CLOSE events on the client"
+  assert_eq $((N4 + N6)) "$(count ".event == \"CLOSE\" and .netns == $SINO")" "CLOSE events on the server"
+  assert_eq 0 "$(count '(.event == "CONNECT" or .event == "ACCEPT") and .tid == .pid')" "rows with the main thread's ID (calls run in a second thread)"
+  assert_eq 0 "$(tool_out | jq -s 'map(select(.type == "summary"))[0].lost_events')" "lost events"
+}
+
+@test "RESET from SO_LINGER 0 equals TcpOutRsts; SEND and RECEIVE sum exactly to the bytes each end moved" {
+  # bats test_tags=kernel
+  start_conns
+  start_tool - $TI --json
+  finish_conns
+  stop_tool
+  local t=$BATS_TEST_TMPDIR
+  assert_eq $((2 * LINGER0)) "$(kstat "$CNS" TcpOutRsts)" "client TcpOutRsts"
+  assert_eq "$(kstat "$CNS" TcpOutRsts)" "$(count ".event == \"RESET\" and .direction == \"sent\" and .netns == $CINO and .pid == $CLI_PID")" "RESET sent by the client"
+  assert_eq "$(kstat "$SNS" TcpOutRsts)" "$(count ".event == \"RESET\" and .direction == \"sent\" and .netns == $SINO")" "RESET sent by the server"
+  assert_eq $((2 * LINGER0)) "$(count ".event == \"RESET\" and .direction == \"received\" and .netns == $SINO")" "RESET received by the server"
+  assert_eq "$(jq -s 'map(.sent) | add' "$t/cli.json")" "$(total ".event == \"SEND\" and .pid == $CLI_PID" bytes)" "client SEND bytes"
+  assert_eq "$(jq -s 'map(.received) | add' "$t/cli.json")" "$(total ".event == \"RECEIVE\" and .pid == $CLI_PID" bytes)" "client RECEIVE bytes"
+  assert_eq "$(jq -s 'map(.sent) | add' "$t/srv.json")" "$(total ".event == \"SEND\" and .pid == $SRV_PID" bytes)" "server SEND bytes"
+  assert_eq "$(jq -s 'map(.received) | add' "$t/srv.json")" "$(total ".event == \"RECEIVE\" and .pid == $SRV_PID" bytes)" "server RECEIVE bytes"
+  assert_eq "$(jq -s 'map(.sent) | add' "$t/cli.json")" "$(jq -s 'map(.received) | add' "$t/srv.json")" "bytes the server read"
+}
+
+@test "loss by nftables: RETRANSMIT equals TcpRetransSegs, FAST_RECOVERY TcpExtTCPSackRecovery, SACK blocks inside the sent range" {
+  # bats test_tags=kernel
+  drop_every 47
+  start_bulk 4000000
+  start_tool - $TI --json
+  finish_bulk
+  stop_tool
+  local segs
+  segs=$(kstat "$CNS" TcpRetransSegs)
+  [ "$segs" -gt 0 ]
+  assert_eq "$segs" "$(total ".event == \"RETRANSMIT\" and .netns == $CINO" segs)" "RETRANSMIT segments"
+  assert_eq "$(count ".event == \"RETRANSMIT\" and .pid == $BULK_PID")" "$(count ".event == \"RETRANSMIT\"")" "RETRANSMITs carrying the sender's PID (softirq)"
+  assert_eq "$(kstat "$CNS" TcpExtTCPSackRecovery)" "$(count ".event == \"FAST_RECOVERY\" and .netns == $CINO")" "FAST_RECOVERY"
+  [ "$(count ".event == \"SACK\" and .netns == $CINO")" -gt 0 ]
+  # every block: start < end <= snd_nxt, in 32-bit sequence space
+  assert_eq 0 "$(events | jq -s '[.[] | select(.event == "SACK") | . as $e | .sack_blocks[] |
+    select(((.end - .start + 4294967296) % 4294967296) == 0 or
+           ((.end - .start + 4294967296) % 4294967296) > 1073741824 or
+           (($e.snd_nxt - .end + 4294967296) % 4294967296) > 1073741824)] | length')" "SACK blocks outside the sent range"
+}
+
+@test "a bulk transfer shows SLOW_START, then CWND_CHANGE, and CONG_AVOID after a loss" {
+  # bats test_tags=kernel
+  drop_every 61
+  start_bulk 8000000
+  start_tool - $TI --json -p "$BULK_PID"
+  finish_bulk
+  stop_tool
+  local seq
+  seq=$(events | jq -r 'select(.event | test("SLOW_START|CWND_CHANGE|CONG_AVOID|RETRANSMIT")) | .event' | uniq)
+  assert_eq "SLOW_START" "$(echo "$seq" | head -1)" "first congestion event"
+  assert_eq "CWND_CHANGE" "$(echo "$seq" | sed -n 2p)" "second congestion event"
+  echo "$seq" | sed -n '/RETRANSMIT/,$p' | grep -q CONG_AVOID
+  [ "$(count '.event == "CWND_CHANGE" and .new_cwnd > .old_cwnd')" -gt 0 ]
+}
+
+@test "WINDOW_UPDATE appears on the receiver as its buffer grows" {
+  # bats test_tags=kernel
+  start_bulk 8000000
+  start_tool - $TI --json -e 0x1000
+  finish_bulk
+  stop_tool
+  [ "$(count ".event == \"WINDOW_UPDATE\" and .pid == $SINK_PID and .rcvbuf != .old_rcvbuf")" -gt 0 ]
+  assert_eq 0 "$(count ".event == \"WINDOW_UPDATE\" and .pid != $SINK_PID")" "WINDOW_UPDATE on the sender"
+}
+
+@test "a blackhole longer than the RTO gives TIMEOUT, equal to TcpExtTCPTimeouts" {
+  # bats test_tags=kernel
+  start_bulk 2000000 pause
+  start_tool - $TI --json
+  touch "$BATS_TEST_TMPDIR/bgo"
+  blackhole 1.5
+  wait_exit "$BULK_BG"
+  wait_exit "$SINK_BG"
+  stop_tool
+  local n
+  n=$(kstat "$CNS" TcpExtTCPTimeouts)
+  [ "$n" -gt 0 ]
+  assert_eq "$n" "$(count ".event == \"TIMEOUT\" and .netns == $CINO")" "TIMEOUT"
+  assert_eq "$n" "$(count ".event == \"TIMEOUT\" and .pid == $BULK_PID and .ca_state == \"Loss\"")" "TIMEOUT rows with the sender's PID, entering Loss"
+}
+
+@test "RTT_UPDATE values rise above a TBF queueing delay" {
+  # bats test_tags=kernel
+  in_ns "$CNS" tc qdisc add dev "$CDEV" root tbf rate 8mbit burst 16kb latency 300ms
+  start_bulk 1500000
+  start_tool - $TI --json -e 0x100
+  finish_bulk
+  stop_tool
+  local max
+  max=$(events | jq -s "map(select(.event == \"RTT_UPDATE\" and .pid == $BULK_PID) | .srtt_us) | max")
+  echo "# max srtt ${max} us" >&3
+  [ "$max" -gt 20000 ]
+  assert_eq 0 "$(count '.event != "RTT_UPDATE"')" "other events"
+}
