@@ -1,10 +1,11 @@
 /*
  * tcp_inerrs: one event per TCP segment the kernel refused. skb:kfree_skb is
  * the only place that reports (so a segment is reported once); its reason
- * must be one of the TCP reasons user space put in tcp_reasons (values and
+ * must be one of the TCP reasons user space put in badseg_reasons (values and
  * names come from the running kernel's BTF). tcp:tcp_bad_csum marks the skb
  * it saw, so that segment is reported as a checksum error whatever reason
- * it is freed with, and counts checksum errors for the summary. Addresses
+ * it is freed with, and counts checksum errors for the summary. The detection
+ * lives in tcp_badseg.bpf.h, shared with netwatch -e. Addresses
  * come from the segment's own headers; the state from the receiving socket
  * when the kernel had found one: kfree_skb's rx_sk where the kernel has that
  * field, else the socket tcp:tcp_probe named for the same skb (SOCK_FROM).
@@ -12,6 +13,7 @@
 #include "bccnet.bpf.h"
 #include "tcp_inerrs.h"
 #include "sock_tuple.bpf.h"
+#include "tcp_badseg.bpf.h"
 
 /* The kfree_skb format names this enum, which the installed headers lack;
  * its values are -D numbers from BTF. */
@@ -30,14 +32,9 @@ enum skb_drop_reason { SKB_DROP_REASON_PLACEHOLDER_ };
 #define SOCK_FROM TIE_SOCK_FROM_NONE
 #endif
 
-#define ETH_P_IPV4 0x0800
-#define ETH_P_IPV6 0x86DD
-#define PROTO_TCP 6
 #define SA_FAMILY_INET6 10
 
 BPF_RINGBUF_OUTPUT(events, 256);
-BPF_ARRAY(tcp_reasons, u8, TIE_MAX_REASONS);    /* 1: report this drop reason */
-BPF_PERCPU_ARRAY(bad_csum_skb, u64, 1);         /* skb last seen by tcp_bad_csum */
 BPF_ARRAY(counters, u64, TIE_COUNTERS);
 
 static __always_inline bool pid_matches(void)
@@ -50,68 +47,18 @@ static __always_inline bool family_matches(u8 family)
 	return !FILTER_FAMILY || family == FILTER_FAMILY;
 }
 
-/* IPv4 wire header: version/ihl at 0, protocol at 9, addresses at 12 and 16. */
-static __always_inline bool parse_ipv4(struct tie_event *e, unsigned char *nh)
+/* The segment's addresses and ports, turned round: local = its receiver. */
+static __always_inline bool parse_segment(struct tie_event *e, const void *skb, u16 protocol)
 {
-	unsigned char hdr[20];
+	struct tcp_seg s = {};
 
-	READ_AT(hdr, nh, 0);
-	if ((hdr[0] >> 4) != 4 || hdr[9] != PROTO_TCP)
+	if (!tcp_seg_of_skb(&s, skb, protocol))
 		return false;
-	e->family = 4;
-	__builtin_memcpy(&e->raddr[0], &hdr[12], 4);
-	__builtin_memcpy(&e->laddr[0], &hdr[16], 4);
-	return true;
-}
-
-/* IPv6 wire header: addresses at 8 and 24 (extension headers: the transport
- * header offset already skips them). */
-static __always_inline bool parse_ipv6(struct tie_event *e, unsigned char *nh)
-{
-	unsigned char hdr[40];
-
-	READ_AT(hdr, nh, 0);
-	if ((hdr[0] >> 4) != 6)
-		return false;
-	e->family = 6;
-	__builtin_memcpy(e->raddr, &hdr[8], 16);
-	__builtin_memcpy(e->laddr, &hdr[24], 16);
-	return true;
-}
-
-/* The segment's addresses and ports from skb->head + the header offsets. */
-static __always_inline bool parse_segment(struct tie_event *e, void *skb, u16 protocol)
-{
-	unsigned char *head;
-	u16 nh_off, th_off, ports[2];
-	bool ok = false;
-
-	READ_AT(head, skb, OFF_SKB_HEAD);
-	READ_AT(nh_off, skb, OFF_SKB_NETWORK_HEADER);
-	READ_AT(th_off, skb, OFF_SKB_TRANSPORT_HEADER);
-	if (!head || nh_off == (u16)~0U || th_off == (u16)~0U)
-		return false;
-	if (protocol == ETH_P_IPV4)
-		ok = parse_ipv4(e, head + nh_off);
-	else if (protocol == ETH_P_IPV6)
-		ok = parse_ipv6(e, head + nh_off);
-	if (!ok)
-		return false;
-	READ_AT(ports, head + th_off, 0);
-	e->rport = bpf_ntohs(ports[0]);
-	e->lport = bpf_ntohs(ports[1]);
-	return true;
-}
-
-/* Was this skb seen by tcp_bad_csum on this CPU? Forgets it either way. */
-static __always_inline bool take_bad_csum_mark(u64 skb)
-{
-	int zero = 0;
-	u64 *mark = bad_csum_skb.lookup(&zero);
-
-	if (!mark || *mark != skb)
-		return false;
-	*mark = 0;
+	e->family = s.family;
+	__builtin_memcpy(e->laddr, s.daddr, sizeof(e->laddr));
+	__builtin_memcpy(e->raddr, s.saddr, sizeof(e->raddr));
+	e->lport = s.dport;
+	e->rport = s.sport;
 	return true;
 }
 
@@ -129,13 +76,6 @@ static __always_inline u32 segment_netns(const void *skb, const void *sk)
 	READ_AT(net, dev, OFF_DEV_ND_NET);
 	READ_AT(inum, net, OFF_NET_NS_INUM);
 	return inum;
-}
-
-static __always_inline bool reason_wanted(u32 reason)
-{
-	u8 *wanted = tcp_reasons.lookup(&reason);
-
-	return wanted && *wanted;
 }
 
 static __always_inline void submit(struct tie_event *draft)
@@ -208,13 +148,11 @@ static __always_inline void *receiving_sock(void *skb, void *rx_sk) { return NUL
 TRACEPOINT_PROBE(skb, kfree_skb)
 {
 	struct tie_event e = {};
-	u32 reason = args->reason;
+	int reason = badseg_verdict(args->skbaddr, args->reason, REASON_TCP_CSUM);
 	void *sk = receiving_sock(args->skbaddr, RX_SK(args));
 	u64 id;
 
-	if (take_bad_csum_mark((u64)args->skbaddr))
-		reason = REASON_TCP_CSUM;
-	else if (!reason_wanted(reason))
+	if (reason < 0)
 		return 0;
 	if (!pid_matches())
 		return 0;
@@ -238,12 +176,11 @@ TRACEPOINT_PROBE(skb, kfree_skb)
 /* saddr/daddr are a sockaddr_in or sockaddr_in6: sa_family first. */
 TRACEPOINT_PROBE(tcp, tcp_bad_csum)
 {
-	int zero = 0, slot = TIE_BAD_CSUM_TRACED;
-	u64 *mark = bad_csum_skb.lookup(&zero), *count;
+	int slot = TIE_BAD_CSUM_TRACED;
+	u64 *count;
 	u16 sa_family;
 
-	if (mark)
-		*mark = (u64)args->skbaddr;
+	badseg_mark_csum(args->skbaddr);
 	__builtin_memcpy(&sa_family, args->saddr, sizeof(sa_family));
 	if (!pid_matches() || !family_matches(sa_family == SA_FAMILY_INET6 ? 6 : 4))
 		return 0;

@@ -2,8 +2,10 @@
 #ifndef TCP_INERRS_H
 #define TCP_INERRS_H
 
+#include "tcp_badseg.h"
+
 #define TIE_COMM_LEN 16
-#define TIE_MAX_REASONS 1024 /* size of the reason set; the kernel has ~130 */
+#define TIE_MAX_REASONS BADSEG_MAX_REASONS
 #define TIE_STATE_UNKNOWN 0  /* no socket known when the segment was dropped */
 
 /* Where the receiving socket comes from (-DSOCK_FROM=): */

@@ -251,7 +251,7 @@ static int on_event(void *ctx, void *data, size_t size)
 /* Fills the set of reported drop reasons; the BPF side reports no other. */
 static int fill_reason_map(struct loader *l, const struct state *st)
 {
-	int fd = loader__map_fd(l, "tcp_reasons");
+	int fd = loader__map_fd(l, "badseg_reasons");
 	uint8_t one = 1;
 
 	if (fd < 0)
