@@ -26,10 +26,11 @@ enum nw_error { NW_ERR_SEQ = 1, NW_ERR_CSUM = 2 };
  * sent: net_dev_queue, net_dev_start_xmit, net_dev_xmit. */
 #define NW_STAMPS 3
 
-/* tcp_sock / sock fields (-x), read from BTF offsets at each event of the connection. */
+/* tcp_sock / sock fields (-x), read from BTF offsets at each event of the connection.
+ * The byte counts are data only: the kernel's also count SYN and FIN. */
 struct nw_extra {
-	__u64 bytes_acked;
-	__u64 bytes_received;
+	__u64 bytes_acked;    /* tcp_sock.bytes_acked less our SYN (client) and FIN */
+	__u64 bytes_received; /* tcp_sock.bytes_received less the peer's FIN */
 	__u32 snd_cwnd;
 	__u32 rcv_wnd;
 	__u32 snd_ssthresh;
@@ -64,7 +65,8 @@ struct nw_conn {
 	char comm[NW_COMM_LEN];
 	__u32 netns; /* inode of the socket's network namespace */
 	__u8 role;   /* enum nw_role */
-	__u8 pad[3];
+	__u8 fin_acked; /* the peer acknowledged our FIN */
+	__u8 pad[2];
 	struct nw_counts counts;
 	struct nw_extra extra;
 };

@@ -648,6 +648,24 @@ uint64_t loader__prog_misses(struct loader *l)
 	return misses;
 }
 
+int loader__prog_stats(struct loader *l, int i, const char **name, uint64_t *run_ns,
+		       uint64_t *run_cnt)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	if (!l || i < 0 || i >= l->nprogs)
+		return -ENOENT;
+	memset(&info, 0, sizeof(info));
+	*name = l->progs[i].name;
+	*run_ns = *run_cnt = 0;
+	if (bpf_obj_get_info_by_fd(l->progs[i].fd, &info, &len) == 0) {
+		*run_ns = info.run_time_ns;
+		*run_cnt = info.run_cnt;
+	}
+	return 0;
+}
+
 int loader__map_lookup(int fd, const void *key, void *value)
 {
 	return bpf_map_lookup_elem(fd, key, value) ? -errno : 0;

@@ -49,6 +49,10 @@ uint64_t loader__lost_events(struct loader *l);
 /* Runs of our programs the kernel skipped because one was already running on that CPU
  * (bpf_prog_info.recursion_misses, summed): work the BPF side never saw. */
 uint64_t loader__prog_misses(struct loader *l);
+/* Program i (0..): its function name, and the run time and run count the kernel keeps
+ * (bpf_prog_info; zero unless kernel.bpf_stats_enabled=1). 0, or -ENOENT past the last. */
+int loader__prog_stats(struct loader *l, int i, const char **name, uint64_t *run_ns,
+		       uint64_t *run_cnt);
 /* Map access by descriptor: 0 or -errno. next_key with key NULL gives the first key. */
 int loader__map_lookup(int fd, const void *key, void *value);
 int loader__map_update(int fd, const void *key, const void *value);

@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libbpfcc-dev libbpf-dev libelf-dev zlib1g-dev
           bpftool bats jq iproute2 iperf3 python3 python3-scapy libcmocka-dev
           bpfcc-tools procps kmod strace ethtool
+          libmicrohttpd-dev prometheus nftables curl # netwatch: exporter, its tests
           libbpf-tools) # libbpf-tools: the CO-RE tcpstates the cache benchmark compares with
 
 missing=()

@@ -1,0 +1,227 @@
+#!/usr/bin/env bats
+# netwatch against real connections between two namespaces joined by a veth
+# pair: a server (COMM nwsrv) on 10.241.0.2 / fd41::2 and a client (COMM
+# nwcli) at 10.241.0.1 / fd41::1 that sends exactly N bytes and receives M.
+# The tool runs in the root namespace with --netns of the client's or the
+# server's namespace and port filters, so other tests' traffic cannot show.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+TOOL=netwatch
+PEER="$HELPERS/netwatch_peer.py"
+N=1013   # bytes the client sends
+M=70019  # bytes the server answers (more than one window's worth of segments)
+PORT4=24107
+PORT6=24109
+METRICS_PORT=24191
+
+setup() {
+  make_ns CNS
+  make_ns SNS
+  ip link add nwc$$ netns "$CNS" type veth peer name nws$$ netns "$SNS"
+  ip -n "$CNS" addr add 10.241.0.1/24 dev nwc$$
+  ip -n "$SNS" addr add 10.241.0.2/24 dev nws$$
+  ip -n "$CNS" addr add fd41::1/64 dev nwc$$ nodad
+  ip -n "$SNS" addr add fd41::2/64 dev nws$$ nodad
+  ip -n "$CNS" link set nwc$$ up
+  ip -n "$SNS" link set nws$$ up
+}
+
+# exchange ADDR PORT [CONNS] [HOLD_S]: server then client; the client's JSON lines go to client.json.
+exchange() {
+  local addr=$1 port=$2 conns=${3:-1} hold=${4:-0} t=$BATS_TEST_TMPDIR
+  start_bg SRV_BG in_ns "$SNS" python3 "$PEER" server nwsrv "$addr" "$port" $N $M "$conns" >"$t/srv.out"
+  wait_for_line "$t/srv.out" ready
+  SRV_PID=$(awk '/^ready/ { print $2 }' "$t/srv.out")
+  in_ns "$CNS" python3 "$PEER" client nwcli "$addr" "$port" $N $M "$conns" "$hold" >>"$t/client.json"
+  wait_exit "$SRV_BG"
+}
+
+metrics() { curl -sS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics"; }
+
+# conn_events JQ_CONDITION: connection events matching.
+conn_events() { tool_out | jq -c "select(.type == \"connection\") | select($1)"; }
+
+check_family() {
+  local addr=$1 port=$2 caddr=$3
+  start_tool - $TOOL --json --netns "$CNS" -d "$port"
+  exchange "$addr" "$port"
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  local cport cpid
+  cport=$(jq -r .lport "$BATS_TEST_TMPDIR/client.json")
+  cpid=$(jq -r .pid "$BATS_TEST_TMPDIR/client.json")
+  local want=".comm == \"nwcli\" and .pid == $cpid and .role == \"client\" and .saddr == \"$caddr\" and .sport == $cport and .daddr == \"$addr\" and .dport == $port"
+  assert_eq 1 "$(conn_events ".event == \"open\" and $want" | wc -l)" "open event"
+  assert_eq 1 "$(conn_events ".event == \"close\" and $want and .rx_bytes == $M and .acked_bytes == $N" | wc -l)" "close event with exact bytes"
+  assert_eq 2 "$(conn_events true | wc -l)" "connection events (only the filtered one)"
+  local sock rx tx
+  sock=$(conn_events '.event == "open"' | jq -r .sock)
+  rx=$(tool_out | jq -s "[.[] | select(.type == \"packet\" and .sock == \"$sock\" and .rx == 1)] | length")
+  tx=$(tool_out | jq -s "[.[] | select(.type == \"packet\" and .sock == \"$sock\" and .rx == 0)] | length")
+  assert_eq "$rx" "$(conn_events '.event == "close"' | jq .rx_packets)" "received segments: events vs the connection's count"
+  assert_eq "$tx" "$(conn_events '.event == "close"' | jq .tx_packets)" "sent segments: events vs the connection's count"
+  [ "$rx" -ge 3 ] && [ "$tx" -ge 3 ]
+  assert_eq "$M" "$(tool_out | jq -s "[.[] | select(.type == \"packet\" and .sock == \"$sock\" and .rx == 1) | .payload_bytes] | add")" "payload bytes of the received segments"
+  assert_eq 0 "$(tool_out | jq -s '.[] | select(.type == "summary") | .lost_events')" "lost events"
+}
+
+@test "a client sending N and receiving M bytes over IPv4: its process, role, ends, segments and exact bytes" {
+  check_family 10.241.0.2 $PORT4 10.241.0.1
+}
+
+@test "a client sending N and receiving M bytes over IPv6: its process, role, ends, segments and exact bytes" {
+  check_family fd41::2 $PORT6 fd41::1
+}
+
+@test "the server side: accept() gives the server's PID and COMM; console rows in the original's columns" {
+  start_tool - $TOOL --netns "$SNS" -s $PORT4
+  exchange 10.241.0.2 $PORT4
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq "SOCK                   SEQ        ACK        MAC_TIME   IP_TIME    TCP_TIME   RX    HTTP" \
+    "$(tool_out | head -1)" "header"
+  local cport
+  cport=$(jq -r .lport "$BATS_TEST_TMPDIR/client.json")
+  tool_out | grep -q "^\[+\] accept: sock = 0x[0-9a-f]*, pid = $SRV_PID, comm = nwsrv, role = server, src = 10.241.0.2:$PORT4, dst = 10.241.0.1:$cport$"
+  tool_out | grep -q "^\[-\] close: sock = 0x[0-9a-f]*, pid = $SRV_PID, comm = nwsrv, role = server"
+  # packet rows: SOCK SEQ ACK - - - RX -
+  local rows
+  rows=$(tool_out | grep -cE '^0x[0-9a-f]+ +[0-9]+ +[0-9]+ +- +- +- +[01] +-$')
+  [ "$rows" -ge 6 ]
+  assert_eq "$rows" "$(tool_out | grep -c '^0x')" "every packet row in the original's layout"
+}
+
+@test "the exporter: exact bytes while open and after close, HELP/TYPE for every family, promtool finds nothing" {
+  start_tool - $TOOL --netns "$SNS" -s $PORT4 -l $METRICS_PORT
+  exchange 10.241.0.2 $PORT4 1 3 &
+  local bg=$! i body
+  for ((i = 0; i < 50; i++)); do
+    body=$(metrics)
+    grep -q "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$" <<<"$body" && break
+    sleep 0.1
+  done
+  grep -q "netwatch_connection_bytes_received_total{src=\"10.241.0.2:$PORT4\",dst=\"10.241.0.1:[0-9]*\",pid=\"[0-9]*\",comm=\"nwsrv\",role=\"server\",netns=\"[0-9]*\"} $N\$" <<<"$body"
+  grep -q 'netwatch_connection_open{.*comm="nwsrv".*} 1$' <<<"$body"
+  wait "$bg"
+  body=$(metrics)
+  grep -q "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$" <<<"$body"
+  grep -q "netwatch_connection_bytes_acked_total{.*comm=\"nwsrv\".*} $M\$" <<<"$body"
+  grep -q 'netwatch_connection_open{.*comm="nwsrv".*} 0$' <<<"$body"
+  assert_eq "" "$(metrics | grep 'comm="nwsrv"')" "a closed connection's series after its one scrape"
+  promtool check metrics <<<"$body"
+  local fams
+  fams=$(grep -c '^# TYPE ' <<<"$body")
+  assert_eq "$fams" "$(grep -c '^# HELP ' <<<"$body")" "HELP lines"
+  assert_eq "" "$(grep -v '^#' <<<"$body" | awk '{print $1}' | sed 's/{.*//; s/_bucket$//; s/_sum$//; s/_count$//' | sort -u | while read -r m; do grep -q "^# TYPE $m " <<<"$body" || echo "$m"; done)" "samples without a TYPE"
+  grep -q '^netwatch_build_info{version="[^"]*",kernel="[^"]*"} 1$' <<<"$body"
+  grep -q '^netwatch_lost_events_total 0$' <<<"$body"
+  grep -q '^netwatch_bpf_program_runs_total{program="raw_tracepoint__netif_receive_skb"} [0-9]*$' <<<"$body"
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+}
+
+@test "-a keeps closed connections in /metrics and connects.log" {
+  local dir=$BATS_TEST_TMPDIR/data
+  mkdir "$dir"
+  start_tool - $TOOL --netns "$SNS" -s $PORT4 -a -x -l $METRICS_PORT --data-dir "$dir"
+  exchange 10.241.0.2 $PORT4 3
+  local i
+  for ((i = 0; i < 30; i++)); do
+    [ "$(grep -c 'is_server="1"' "$dir/connects.log")" = 3 ] && break
+    sleep 0.1
+  done
+  assert_eq 3 "$(metrics | grep -c "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$")" "first scrape"
+  assert_eq 3 "$(metrics | grep -c "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$")" "second scrape"
+  assert_eq 3 "$(grep -c "rx_bytes=\"1.013K\",tx_bytes=\"70.019K\"" "$dir/connects.log")" "connects.log byte columns"
+  stop_tool
+}
+
+@test "--data-dir writes the original's three files, one label set in every mode" {
+  local dir=$BATS_TEST_TMPDIR/data names
+  mkdir "$dir"
+  start_tool - $TOOL --netns "$SNS" -s $PORT4 --data-dir "$dir"
+  exchange 10.241.0.2 $PORT4 1 2 &
+  local bg=$! i
+  for ((i = 0; i < 30; i++)); do
+    grep -q "src=\"10.241.0.2:$PORT4\"" "$dir/connects.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  names=$(sed 's/="[^"]*"//g' "$dir/connects.log" | sort -u)
+  grep -qE "^connection\{pid=\"[0-9]+\",sock=\"0x[0-9a-f]+\",src=\"10.241.0.2:$PORT4\",dst=\"10.241.0.1:[0-9]+\",is_server=\"1\",backlog=\"-\",maxbacklog=\"-\",rwnd=\"-\",cwnd=\"-\",ssthresh=\"-\",sndbuf=\"-\",wmem_queued=\"-\",rx_bytes=\"-\",tx_bytes=\"-\",srtt=\"-\",duration=\"-\",total_retrans=\"-\",fast_retrans=\"-\",timeout_retrans=\"-\"\} 0$" "$dir/connects.log"
+  wait "$bg"
+  stop_tool
+  [ -s "$dir/packets.log" ]
+  assert_eq "$(wc -l <"$dir/packets.log")" "$(grep -cE '^packet\{sock="0x[0-9a-f]+",seq="[0-9]+",ack="[0-9]+",mac_time="-",ip_time="-",tcp_time="-",http_info="-",rx="[01]"\} 0$' "$dir/packets.log")" "packet lines"
+  assert_eq "$(tool_out | grep -c '^0x')" "$(wc -l <"$dir/packets.log")" "a line per console row"
+  [ -e "$dir/err.log" ]
+  # The same label names with -x -r: only values change.
+  start_tool - $TOOL --netns "$SNS" -s $PORT4 -x -r --data-dir "$dir"
+  exchange 10.241.0.2 $PORT4 1 2 &
+  bg=$!
+  for ((i = 0; i < 30; i++)); do
+    grep -q 'cwnd="[0-9]' "$dir/connects.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  assert_eq "$names" "$(sed 's/="[^"]*"//g' "$dir/connects.log" | sort -u)" "label names with -x -r"
+  grep -q 'srtt="[0-9]*",duration="[0-9]*",total_retrans="0",fast_retrans="0",timeout_retrans="0"} 0$' "$dir/connects.log"
+  wait "$bg"
+  stop_tool
+}
+
+@test "the exporter answers only GET/HEAD /metrics and /, and refuses the rest" {
+  start_tool - $TOOL --netns "$SNS" -l $METRICS_PORT
+  local u=http://127.0.0.1:$METRICS_PORT
+  assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' $u/metrics)" "GET /metrics"
+  assert_eq "text/plain; version=0.0.4; charset=utf-8" "$(curl -s -o /dev/null -w '%{content_type}' $u/metrics)" "content type"
+  assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' -I $u/metrics)" "HEAD /metrics"
+  curl -s $u/ | grep -q 'href="/metrics"'
+  assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' $u/nothing)" "unknown path"
+  assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 $u/metrics)" "POST"
+  assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE $u/metrics)" "DELETE"
+  # Bound to 127.0.0.1 only.
+  ! ss -ltnH "sport = :$METRICS_PORT" | grep -v '127.0.0.1:' | grep -q .
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+}
+
+@test "bad options exit 2 with one line" {
+  local args
+  for args in "-d 0" "-s 70000" "-d abc" "--max-conns 0" "-l 99999" "-l nohost:80" "--bogus" "extra" "--duration -1"; do
+    run --separate-stderr "$BCCNET_BIN/$TOOL" $args
+    assert_eq 2 "$status" "status of '$args'"
+    assert_eq 1 "$(printf '%s\n' "$stderr" | grep -c .)" "stderr lines of '$args': $stderr"
+    assert_eq "" "$output" "stdout of '$args'"
+  done
+}
+
+@test "--help, -? and --usage print to stdout and exit 0" {
+  run --separate-stderr "$BCCNET_BIN/$TOOL" --help
+  assert_eq 0 "$status"
+  [[ "$output" == "Usage: netwatch"* && "$output" == *EXAMPLES* ]]
+  run --separate-stderr "$BCCNET_BIN/$TOOL" -?
+  assert_eq 0 "$status"
+  [[ "$output" == "Usage: netwatch"* ]]
+  run --separate-stderr "$BCCNET_BIN/$TOOL" --usage
+  assert_eq 0 "$status"
+  [[ "$output" == "Usage: netwatch ["* ]]
+}
+
+# our_prog_ids: IDs of the BPF programs the running tool holds.
+our_prog_ids() { cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u; }
+
+@test "SIGTERM and SIGINT end it cleanly: exit 0, nothing left attached, the port free" {
+  local ids sig id
+  for sig in TERM INT; do
+    start_tool - $TOOL --netns "$SNS" -e -r -t -x -l $METRICS_PORT
+    ids=$(our_prog_ids)
+    [ "$(wc -l <<<"$ids")" -ge 10 ]
+    stop_tool $sig
+    assert_eq 0 "$TOOL_STATUS" "exit status after SIG$sig"
+    for id in $ids; do
+      ! bpftool prog show id "$id" >/dev/null 2>&1
+    done
+    ! ss -ltnH "sport = :$METRICS_PORT" | grep -q .
+  done
+}
