@@ -309,9 +309,6 @@ static char *stderr_capture_end(int fd, int saved)
 /* Compiler diagnostics reach stderr in full with --verbose; otherwise only
  * the errors of a failed compile (kernel headers make clang warn on some
  * kernels, which is noise for the user). */
-/* Compiler diagnostics reach stderr in full with --verbose; otherwise only
- * the errors of a failed compile (kernel headers make clang warn on some
- * kernels, which is noise for the user). */
 static int compile_quietly(const char *text, char *const *cflags, int ncflags,
 			   struct pc_entry *e, char *err, size_t errlen)
 {
