@@ -219,6 +219,26 @@ static void store_then_load_and_refuse_unsafe_files(void **state)
 	pc_entry_free(&e);
 }
 
+static void key_covers_text_and_every_cflag(void **state)
+{
+	char *a[] = { "-DFILTER_PID=1", "-DOFF_X=8" }, *b[] = { "-DFILTER_PID=2", "-DOFF_X=8" };
+	char *joined[] = { "-DFILTER_PID=1-DOFF_X=8" };
+	uint8_t k1[DIGEST_LEN], k2[DIGEST_LEN];
+
+	(void)state;
+	progcache_key("int x;", a, 2, k1);
+	progcache_key("int x;", a, 2, k2);
+	assert_memory_equal(k1, k2, DIGEST_LEN);
+	progcache_key("int x;", b, 2, k2);
+	assert_memory_not_equal(k1, k2, DIGEST_LEN);
+	progcache_key("int x;", a, 1, k2);
+	assert_memory_not_equal(k1, k2, DIGEST_LEN);
+	progcache_key("int x;", joined, 1, k2);
+	assert_memory_not_equal(k1, k2, DIGEST_LEN);
+	progcache_key("int y;", a, 2, k2);
+	assert_memory_not_equal(k1, k2, DIGEST_LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +250,7 @@ int main(void)
 		cmocka_unit_test(entry_of_another_key_is_rejected),
 		cmocka_unit_test(out_of_range_relocation_is_rejected),
 		cmocka_unit_test(store_then_load_and_refuse_unsafe_files),
+		cmocka_unit_test(key_covers_text_and_every_cflag),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
