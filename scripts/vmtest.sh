@@ -15,7 +15,8 @@
 # (KVM guests hang on these machines), 2 CPUs, writes only into its own
 # tmpfs (/tmp, /run, /root, /var/tmp), and its /lib/modules/<kver>/build is
 # the host's (the headers package makes it), which BCC needs.
-# Boot messages go to $VMTEST_CACHE/console-<kernel>.log; CMD's output to stdout.
+# CMD's output goes to stdout; boot messages to $VMTEST_CACHE/console-<kernel>.log
+# (the last run's). Several runs may go at once (each has its own job dir).
 set -euo pipefail
 
 usage() {
@@ -78,13 +79,13 @@ kernel_release() {
 # An initramfs that can mount a 9p root: Debian's lacks the 9p modules.
 build_initramfs() {
   local kver=$1 out=$2 conf
-  conf=$(mktemp -d)
+  conf=$(mktemp -d "$cache/initramfs.XXXXXX")
   cp -a /etc/initramfs-tools/. "$conf/"
   sed -i 's/^MODULES=.*/MODULES=list/; s/^COMPRESS=.*/COMPRESS=gzip/' "$conf/initramfs.conf"
   printf '%s\n' virtio_pci netfs 9pnet 9pnet_virtio 9p >>"$conf/modules"
   log "building a 9p initramfs for $kver"
-  mkinitramfs -d "$conf" -o "$out.tmp" "$kver"
-  mv "$out.tmp" "$out"
+  mkinitramfs -d "$conf" -o "$conf.img" "$kver"
+  mv "$conf.img" "$out" # atomic: runs at the same time each see a whole file
   rm -rf "$conf"
 }
 
@@ -102,9 +103,9 @@ job=$(mktemp -d "$cache/job.XXXXXX")
 trap 'rm -rf "$job"' EXIT
 printf '%q ' "$@" >"$job/cmd"
 printf '%s\n' "$PWD" >"$job/cwd"
-console="$cache/console-$kernel.log"
+console="$job/console.log" # per run: several runs may boot at once
 
-log "booting $kver (TCG, 2 CPUs, ${mem_mb} MB); console log: $console"
+log "booting $kver (TCG, 2 CPUs, ${mem_mb} MB); console log: $cache/console-$kernel.log"
 start=$(date +%s)
 rc=0
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
@@ -117,6 +118,7 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro init=$root/scripts/vmtest-init.sh bccnet_job=$job" \
   </dev/null || rc=$?
 log "guest ran $(( $(date +%s) - start )) s"
+cp "$console" "$cache/console-$kernel.log.$$" && mv "$cache/console-$kernel.log.$$" "$cache/console-$kernel.log"
 
 status=$(sed -n 's/.*BCCNET_VMTEST_STATUS=\([0-9]*\).*/\1/p' "$console" | tail -n1)
 if [ -z "$status" ]; then
