@@ -6,6 +6,7 @@
  */
 #include "bccnet.bpf.h"
 #include "sock_tuple.bpf.h"
+#include "task_filter.bpf.h"
 #include "tcp_bytes.h"
 
 #ifndef FILTER_PID
@@ -62,7 +63,7 @@ static __always_inline void sock_bytes_moved(const void *sk, s64 bytes, bool tx)
 	struct tcpb_key key;
 	struct tcpb_value *val;
 
-	if (bytes <= 0 || !sk || !wanted_pid(pid) || !bccnet_netns_ok(sk))
+	if (bytes <= 0 || !sk || !wanted_pid(pid) || !bccnet_netns_ok(sk) || !bccnet_task_wanted())
 		return;
 	make_key(sk, pid, &key);
 	if (key.family != BCCNET_AF_INET && key.family != BCCNET_AF_INET6)

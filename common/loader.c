@@ -118,18 +118,43 @@ static int check_privileges(char *err, size_t errlen)
 	return -EPERM;
 }
 
+static bool is_map_of_maps(const struct pc_map *m)
+{
+	return m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
+/* A map of maps NAME takes the map NAME_inner (created in the first pass) as its template. */
+static int inner_template_fd(const struct loader *l, const struct pc_map *outer)
+{
+	char inner[PC_NAME_LEN + 8];
+
+	if (!is_map_of_maps(outer))
+		return 0;
+	snprintf(inner, sizeof(inner), "%s_inner", outer->name);
+	for (uint32_t i = 0; i < l->prog.nmaps; i++)
+		if (strcmp(l->prog.maps[i].name, inner) == 0)
+			return l->map_fds[i];
+	return -1;
+}
+
+/* Plain maps first, then maps of maps (they need their templates). */
 static int create_maps(struct loader *l)
 {
-	for (uint32_t i = 0; i < l->prog.nmaps; i++) {
-		const struct pc_map *m = &l->prog.maps[i];
-		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = m->flags);
-		char name[BPF_OBJ_NAME_LEN];
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < l->prog.nmaps; i++) {
+			const struct pc_map *m = &l->prog.maps[i];
+			LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = m->flags);
+			char name[BPF_OBJ_NAME_LEN];
 
-		snprintf(name, sizeof(name), "%.*s", BPF_OBJ_NAME_LEN - 1, m->name);
-		l->map_fds[i] = bpf_map_create(m->type, name, m->key_size, m->value_size,
-					       m->max_entries, &opts);
-		if (l->map_fds[i] < 0)
-			return set_err(l, errno, "create map %s: %s", m->name, strerror(errno));
+			if (is_map_of_maps(m) != (pass == 1))
+				continue;
+			opts.inner_map_fd = (uint32_t)inner_template_fd(l, m);
+			snprintf(name, sizeof(name), "%.*s", BPF_OBJ_NAME_LEN - 1, m->name);
+			l->map_fds[i] = bpf_map_create(m->type, name, m->key_size, m->value_size,
+						       m->max_entries, &opts);
+			if (l->map_fds[i] < 0)
+				return set_err(l, errno, "create map %s: %s", m->name, strerror(errno));
+		}
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "output.h"
 #include "runtime.h"
 #include "sockbytes.h"
+#include "task_filter.h"
 #include "tcp_bytes.h"
 #include "tool.h"
 
@@ -29,6 +30,7 @@ struct options {
 	int family; /* AF_INET, AF_INET6 or 0 for both */
 	bool kprobes;   /* use the kprobe path even where the tracepoints exist */
 	bool load_only; /* verifier-load every program, attach nothing */
+	struct user_set cgroupmap, mntnsmap; /* tcptop's --cgroupmap / --mntnsmap */
 };
 
 struct row {
@@ -56,6 +58,8 @@ static const char usage[] =
 	"  -4, --ipv4             only IPv4 connections\n"
 	"  -6, --ipv6             only IPv6 connections\n"
 	"  -C, --noclear          accepted for tcptop habits (the screen is never cleared)\n"
+	"      --cgroupmap MAP    only processes whose cgroup (v2) ID is a key of the pinned BPF hash map MAP\n"
+	"      --mntnsmap MAP     only processes whose mount namespace ID is a key of the pinned BPF hash map MAP\n"
 	"      --max-conns N      connections counted per interval (default 10240); more are lost and reported\n"
 	"      --kprobes          use the kprobe path even where the sock tracepoints exist\n"
 	"      --load-only        compile and verifier-load every program, attach nothing\n" CLI_COMMON_HELP
@@ -63,7 +67,9 @@ static const char usage[] =
 	"  tcp_bytes              # every TCP connection, every second\n"
 	"  tcp_bytes -p 181       # only PID 181\n"
 	"  tcp_bytes -6 -i 5      # IPv6 only, every 5 seconds\n"
-	"  tcp_bytes --json       # exact byte counts, one JSON object per connection\n";
+	"  tcp_bytes --json       # exact byte counts, one JSON object per connection\n"
+	"  tcp_bytes --cgroupmap /sys/fs/bpf/test01   # only cgroups in this BPF map\n"
+	"  tcp_bytes --mntnsmap /sys/fs/bpf/mnt_ns_set # only mount namespaces in this map\n";
 
 static uint32_t parse_max_conns(const char *arg)
 {
@@ -86,6 +92,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "kprobes", no_argument, NULL, 'K' },
 		{ "load-only", no_argument, NULL, 'L' },
 		{ "max-conns", required_argument, NULL, 'M' },
+		{ "cgroupmap", required_argument, NULL, 'G' },
+		{ "mntnsmap", required_argument, NULL, 'N' },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
@@ -93,6 +101,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	o->interval_s = 1;
 	o->max_conns = TCPB_MAX_CONNS;
+	o->cgroupmap.fd = o->mntnsmap.fd = -1;
 	while ((c = getopt_long(argc, argv, "p:i:46Ch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
@@ -103,6 +112,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'K': o->kprobes = true; break;
 		case 'L': o->load_only = true; break;
 		case 'M': o->max_conns = parse_max_conns(optarg); break;
+		case 'G': user_set_open(&o->cgroupmap, "--cgroupmap", "cgroupmap", optarg); break;
+		case 'N': user_set_open(&o->mntnsmap, "--mntnsmap", "mntnsmap", optarg); break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -129,6 +140,8 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
 	cflags_sockbytes(cf, st->use_tp, o->load_only);
 	cflags_sock_common(cf, btf);
+	cflags_user_set(cf, btf, &o->cgroupmap);
+	cflags_user_set(cf, btf, &o->mntnsmap);
 	return 0;
 }
 
@@ -341,6 +354,8 @@ static int attach(void *self, struct loader *l)
 		log_error("%s", loader__error(l));
 		return -1;
 	}
+	if (user_set_attach(&o->cgroupmap, l) || user_set_attach(&o->mntnsmap, l))
+		return -1;
 	return sockbytes_attach(l, st->use_tp, o->kprobes);
 }
 

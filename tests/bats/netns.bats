@@ -6,6 +6,9 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
+WRAP=()
+INNER=()
+
 setup() {
   make_ns N2
   make_ns N3
@@ -91,13 +94,16 @@ events() { tool_out | jq -s "[.[] | select(.type == \"event\") | select($1)] | l
 }
 
 # churn_in NS COUNT BYTES TAG: COUNT loopback connections in NS, each sending BYTES
-# and read by the server; the peers' PIDs go to TAG.srv / TAG.cli.
+# and read by the server; the peers' PIDs go to TAG.srv / TAG.cli. Both peers run
+# under the command prefix in the array WRAP (e.g. in_cgroup DIR), if set, and
+# inside the namespace under the prefix INNER (`ip netns exec` makes its own mount
+# namespace: INNER can enter another one).
 churn_in() {
   local ns=$1 count=$2 bytes=$3 t=$BATS_TEST_TMPDIR/$4 srv cli
-  start_bg srv ip netns exec "$ns" python3 "$HELPERS/churn_peer.py" server nssrv \
+  start_bg srv "${WRAP[@]}" ip netns exec "$ns" "${INNER[@]}" python3 "$HELPERS/churn_peer.py" server nssrv \
     "$t.srv" "$t.done" "$count" "$bytes" 127.0.0.1:23111
   wait_file "$t.srv"
-  start_bg cli ip netns exec "$ns" python3 "$HELPERS/churn_peer.py" client nscli \
+  start_bg cli "${WRAP[@]}" ip netns exec "$ns" "${INNER[@]}" python3 "$HELPERS/churn_peer.py" client nscli \
     "$t.cli" "$t.done" "$count" "$bytes" 127.0.0.1:23111 >/dev/null
   wait_exit "$cli"
   wait_exit "$srv"
@@ -126,6 +132,86 @@ rows() { tool_out | jq -s "[.[] | select(.type == \"connection\") | select($1)] 
   assert_eq 0 "$(rows ".netns != $N3_INO")" "rows of other namespaces"
   assert_eq $((11 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .tx_bytes] | add')" "tx bytes"
   assert_eq $((11 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .rx_bytes] | add')" "rx bytes"
+}
+
+# in_cgroup DIR CMD...: runs CMD (exec) as a member of the cgroup DIR; for start_bg.
+in_cgroup() { echo "$BASHPID" >"$1/cgroup.procs"; shift; exec "$@"; }
+
+# le64 N: N as 8 little-endian bytes in hex, the way bpftool takes keys.
+le64() { local i; for ((i = 0; i < 8; i++)); do printf '%02x ' $((($1 >> (8 * i)) & 255)); done; }
+
+# pinned_set VAR: a BPF hash map (8-byte keys and values) pinned on a bpffs of the
+# test's own; its path goes into VAR.
+pinned_set() {
+  BPFFS=$BATS_TEST_TMPDIR/bpffs
+  mkdir -p "$BPFFS"
+  mount -t bpf bpf "$BPFFS"
+  bpftool map create "$BPFFS/set" type hash key 8 value 8 entries 64 name bccnet_set
+  printf -v "$1" '%s' "$BPFFS/set"
+}
+
+teardown() {
+  bccnet_teardown
+  [ -z "${BPFFS:-}" ] || umount "$BPFFS" 2>/dev/null || true
+  [ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null || true
+}
+
+@test "tcp_bytes --cgroupmap counts only processes of the cgroups in the map, and follows changes to it live" {
+  local root map
+  root=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+  [ -n "$root" ] || skip "no cgroup v2 hierarchy mounted (cgroup2 in /proc/mounts)"
+  CG=$root/bccnet$$
+  mkdir "$CG"
+  pinned_set map
+  start_tool - tcp_bytes --json -i 60 --cgroupmap "$map"
+  WRAP=(in_cgroup "$CG")
+  churn_in "$N2" 5 1009 before # the map is still empty: nothing counts
+  bpftool map update pinned "$map" key hex $(le64 "$(stat -c %i "$CG")") value hex $(le64 1)
+  churn_in "$N2" 7 1013 member
+  WRAP=()
+  churn_in "$N2" 11 1019 outsider
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq $((7 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .tx_bytes] | add')" "tx bytes"
+  assert_eq $((7 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .rx_bytes] | add')" "rx bytes"
+  assert_eq "$(cat "$BATS_TEST_TMPDIR/member.cli" "$BATS_TEST_TMPDIR/member.srv" | sort -n)" \
+    "$(tool_out | jq -r 'select(.type == "connection") | .pid' | sort -nu)" "PIDs"
+}
+
+@test "tcp_bytes --mntnsmap counts only processes of the mount namespaces in the map" {
+  local map keeper mntns
+  pinned_set map
+  start_bg keeper unshare -m sleep 60
+  sleep 0.3
+  mntns=$(stat -L -c %i "/proc/$keeper/ns/mnt")
+  bpftool map update pinned "$map" key hex $(le64 "$mntns") value hex $(le64 1)
+  start_tool - tcp_bytes --json -i 60 --mntnsmap "$map"
+  INNER=(nsenter -t "$keeper" -m)
+  churn_in "$N2" 7 1013 member
+  INNER=()
+  churn_in "$N2" 11 1019 outsider
+  stop_tool
+  assert_eq $((7 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .tx_bytes] | add')" "tx bytes"
+  assert_eq $((7 * 1013)) "$(tool_out | jq -s '[.[] | select(.type == "connection") | .rx_bytes] | add')" "rx bytes"
+}
+
+@test "--cgroupmap and --mntnsmap refuse what is not a pinned hash map, and the path never becomes BPF text" {
+  local map
+  run --separate-stderr "$BCCNET_BIN/tcp_bytes" --cgroupmap /nonexistent/map
+  assert_eq 2 "$status" "exit status"
+  assert_eq "tcp_bytes: invalid --cgroupmap '/nonexistent/map': no such file (expected a pinned BPF hash map, e.g. made with bpftool map create)" "$stderr"
+  run --separate-stderr "$BCCNET_BIN/tcp_bytes" --mntnsmap /etc/hostname
+  assert_eq 2 "$status" "exit status"
+  assert_eq "tcp_bytes: invalid --mntnsmap '/etc/hostname': not a pinned BPF object (expected a pinned BPF hash map, e.g. made with bpftool map create)" "$stderr"
+  pinned_set map
+  bpftool map create "$BPFFS/arr" type array key 4 value 8 entries 4 name bccnet_arr
+  run --separate-stderr "$BCCNET_BIN/tcp_bytes" --cgroupmap "$BPFFS/arr"
+  assert_eq 2 "$status" "exit status"
+  assert_eq "tcp_bytes: invalid --cgroupmap '$BPFFS/arr': not a BPF hash map with 8-byte keys" "$stderr"
+  run --separate-stderr "$BCCNET_BIN/tcp_bytes" --print-bpf --cgroupmap "$map" --mntnsmap "$map"
+  assert_eq 0 "$status" "exit status"
+  [[ "${lines[0]}" == *"-DFILTER_CGROUPMAP=1 -DCGROUPMAP_VALUE_SIZE=8 -DCGROUPMAP_FLAGS=0"* ]]
+  [[ "$output" != *"$BPFFS"* ]]
 }
 
 # bad_netns TOOL ARG MESSAGE_TAIL
