@@ -62,17 +62,24 @@ static __always_inline bool parse_segment(struct tie_event *e, const void *skb, 
 	return true;
 }
 
-/* The namespace that received the segment: the socket's, else the device's. */
+/* The namespace that received the segment: the socket's, else the device's (skb->dev;
+ * once TCP has taken the skb over, that field can be gone: then its route's device). */
 static __always_inline u32 segment_netns(const void *skb, const void *sk)
 {
 	void *dev, *net;
+	unsigned long dst;
 	u32 inum;
 
 	if (sk)
 		return bccnet_sock_netns(sk);
 	READ_AT(dev, skb, OFF_SKB_DEV);
-	if (!dev)
-		return 0;
+	if (!dev) {
+		READ_AT(dst, skb, OFF_SKB_REFDST);
+		dst &= ~1UL; /* SKB_DST_NOREF */
+		if (!dst)
+			return 0;
+		READ_AT(dev, dst, OFF_DST_DEV);
+	}
 	READ_AT(net, dev, OFF_DEV_ND_NET);
 	READ_AT(inum, net, OFF_NET_NS_INUM);
 	return inum;
@@ -156,7 +163,7 @@ TRACEPOINT_PROBE(skb, kfree_skb)
 		return 0;
 	if (!pid_matches())
 		return 0;
-	e.netns = segment_netns(args->skbaddr, args->rx_sk);
+	e.netns = segment_netns(args->skbaddr, sk);
 	if (FILTER_NETNS && e.netns != FILTER_NETNS)
 		return 0;
 	if (!parse_segment(&e, args->skbaddr, args->protocol) || !family_matches(e.family))

@@ -146,6 +146,8 @@ static void add_cflags(struct cflags *cf, struct btf_query *btf, const struct op
 	cflags_offset(cf, btf, "OFF_SKB_TRANSPORT_HEADER", "sk_buff", "transport_header");
 	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
 	cflags_offset(cf, btf, "OFF_SKB_DEV", "sk_buff", "dev");
+	cflags_offset(cf, btf, "OFF_SKB_REFDST", "sk_buff", "_skb_refdst");
+	cflags_offset(cf, btf, "OFF_DST_DEV", "dst_entry", "dev");
 	cflags_offset(cf, btf, "OFF_DEV_ND_NET", "net_device", "nd_net.net");
 	cflags_sock_common(cf, btf);
 }

@@ -95,6 +95,18 @@ check_family() {
   check_family 6 "$SRV6" "$CLI6"
 }
 
+# bats test_tags=kernel
+@test "--netns keeps the segments the namespace received, each with its inode, and none of another" {
+  setup_pair
+  check_family 4 "$SRV4" "$CLI4" --netns "$SRV"
+  assert_eq 15 "$(jq -s "[.[] | select(.type == \"event\" and .netns == $(stat -L -c %i "/run/netns/$SRV"))] | length" \
+    "$BATS_TEST_TMPDIR/out")" "events with the server namespace's inode"
+  start_tool - "$TOOL" --json --netns "$CLI"
+  inject "$SRV4" 3 2 7 3
+  stop_tool
+  assert_eq 0 "$(count_events true)" "events with --netns of the client's namespace"
+}
+
 # Kernels before 6.8 have no rx_sk in skb:kfree_skb: the state comes from
 # tcp:tcp_probe there. --tcp-probe takes that way on any kernel.
 # bats test_tags=kernel
