@@ -110,7 +110,8 @@ static const char usage[] =
 	"  -s, --stats            no rows; at exit, per stage the packets and the latency from\n"
 	"                         the previous stage (p50, p99, max)\n"
 	"  -d, --debug-func       two debug lines per row: the stage's name and hook\n"
-	"  -v                     as --verbose; also: which hook serves each stage, or why none\n"
+	"  -v                     the same as --verbose, which also names the hook of each\n"
+	"                         stage or why this kernel has none\n"
 	"      --rate-limit N     at most N events per second, split over the CPUs\n"
 	"                         (default 10000; 0: no limit); the rest is counted\n"
 	"      --tx               also follow the transmit path\n" CLI_COMMON_HELP
@@ -780,6 +781,16 @@ static void print_summary_text(const struct lnk *t, const struct stage_stats *ss
 	printf("\nDetaching probes...\nCleaning BPF resources...\nMonitoring stopped.\n");
 }
 
+/* A kprobe attaches to a function's out-of-line copy only: where the compiler
+ * also inlined it into its caller (ip_rcv_finish into ip_rcv on Debian's 6.1),
+ * the hot path never reaches the probe. Said when IPv4 segments reached the
+ * next stage and none this one. */
+static bool inlined_on_path(const struct lnk *t, const struct stage_stats *ss, int s)
+{
+	return s == LNK_IP_RCV_FINISH && t->st[s].hook == HOOK_KPROBE && !ss[s].packets &&
+	       t->st[LNK_TCP_V4_DO_RCV].hook == HOOK_KPROBE && ss[LNK_TCP_V4_DO_RCV].packets;
+}
+
 static void print_summary_json(const struct lnk *t, const struct stage_stats *ss,
 			       const uint64_t *counters, uint64_t lost)
 {
@@ -796,6 +807,8 @@ static void print_summary_json(const struct lnk *t, const struct stage_stats *ss
 			continue;
 		out_object_begin(stage_defs[s].name);
 		out_str("hook", NULL, hook_name(t->st[s].hook));
+		if (inlined_on_path(t, ss, s))
+			out_bool("inlined", true);
 		out_uint("packets", NULL, ss[s].packets);
 		out_uint("latency_samples", NULL, ss[s].samples);
 		out_double("p50_us", NULL, ss[s].p50_us);
@@ -805,6 +818,13 @@ static void print_summary_json(const struct lnk *t, const struct stage_stats *ss
 	}
 	out_object_end();
 	out_end();
+}
+
+static void warn_inlined(const struct lnk *t, const struct stage_stats *ss)
+{
+	if (inlined_on_path(t, ss, LNK_IP_RCV_FINISH))
+		log_warn("ip_rcv_finish: no segment reached its kprobe while %llu reached tcp_v4_do_rcv: this kernel inlined it into ip_rcv (the probe sees only its out-of-line copy)",
+			 (unsigned long long)ss[LNK_TCP_V4_DO_RCV].packets);
 }
 
 static void print_summary(void *self, struct loader *l)
@@ -819,6 +839,7 @@ static void print_summary(void *self, struct loader *l)
 		log_error("read the BPF counters: %s", strerror(-err));
 		memset(ss, 0, sizeof(ss));
 	}
+	warn_inlined(t, ss);
 	if (out_is_json())
 		print_summary_json(t, ss, counters, lost);
 	else

@@ -106,6 +106,25 @@ TOOLS = {
         "overhead_peer": [SBIN + "tcpdrop-bpfcc"],
         "aggregating": False,
     },
+    "linux_net_kernel": {
+        "startup_args": [],
+        "peers": ["tcpdrop", "tcpretrans"],  # the seed's own Python tool is not packaged
+        "hook_peer": None,
+        # iperf3 on lo (port 5201) and short connections (port 5301): every
+        # receive stage this kernel offers; the kprobe stages where it has them.
+        "cost": {
+            "-p 5201 --rate-limit 0 (every iperf3 segment reported)":
+                ["-p", "5201", "--rate-limit", "0", "--json"],
+            "-p 5201 (default 10000 events/s, the rest counted)": ["-p", "5201", "--json"],
+            "-s -p 5201 (counts and latency, no events)": ["-s", "-p", "5201", "--json"],
+            "-p 1 (port filter rejects)": ["-p", "1", "--json"],
+            "-i 10.9.9.9 (address filter rejects)": ["-i", "10.9.9.9", "--json"],
+        },
+        "workload": ["tcp"],
+        "overhead": ["-s", "-p", "5201"],
+        "overhead_peer": [SBIN + "tcpdrop-bpfcc"],
+        "aggregating": True,
+    },
 }
 
 # Full run and --quick run.

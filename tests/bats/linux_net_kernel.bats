@@ -65,12 +65,14 @@ events() { jq -c 'select(.type == "event")' "$BATS_TEST_TMPDIR/out"; }
 summary() { jq -c 'select(.type == "summary")' "$BATS_TEST_TMPDIR/out"; }
 start_info() { jq -c 'select(.type == "start")' "$BATS_TEST_TMPDIR/out"; }
 
-# Stages the tool attached, in path order, that a delivered data segment of family F passes.
+# Stages the tool attached, in path order, that a delivered data segment of family F passes
+# (ip_rcv_finish is IPv4's).
 rx_stages() {
-  local other=$([ "$1" = 4 ] && echo tcp_v6_do_rcv || echo tcp_v4_do_rcv)
-  start_info | jq -r --argjson path "$RX_PATH" --arg other "$other" \
+  local other='["tcp_v6_do_rcv"]'
+  [ "$1" = 6 ] && other='["tcp_v4_do_rcv","ip_rcv_finish"]'
+  start_info | jq -r --argjson path "$RX_PATH" --argjson other "$other" \
     '[.stages[] | select(.available) | .stage] as $on
-     | $path[] | select(. as $s | $on | index($s)) | select(. != $other)'
+     | $path[] | select(. as $s | $on | index($s)) | select(. as $s | $other | index($s) | not)'
 }
 
 # The client's data segments at one stage, by capture time: "seq len" lines.
@@ -94,6 +96,11 @@ check_flow() {
   expect=$(s=$seq0; for n in "${SIZES[@]}"; do echo "$s $n"; s=$(((s + n) % 4294967296)); done)
   for stage in "${stages[@]}"; do
     got=$(data_at "$stage")
+    # A kprobe on a function its caller also has inlined sees nothing; the tool says so.
+    if [ -z "$got" ] && [ "$(summary | jq --arg s "$stage" '.stages[$s].inlined')" = true ]; then
+      grep -q "^$TOOL: warning: $stage: no segment reached its kprobe while" "$BATS_TEST_TMPDIR/err"
+      continue
+    fi
     assert_eq "$expect" "$got" "segments (seq len) at $stage"
   done
   # The same segments' addresses, ports and family at every stage.
