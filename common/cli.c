@@ -114,6 +114,15 @@ int cli_family(int current, int requested)
 	return requested;
 }
 
+uint32_t cli_count(const char *opt, const char *arg, uint32_t max, const char *what)
+{
+	unsigned long long v;
+
+	if (parse_uint_range(arg, 1, max, &v))
+		usage_error("invalid %s '%s': expected a number of %s 1-%u", opt, arg, what, max);
+	return (uint32_t)v;
+}
+
 void cli_no_extra_args(int argc, char **argv)
 {
 	if (optind < argc)

@@ -60,6 +60,8 @@ _Noreturn void cli_bad_option(void);
 uint16_t cli_port(const char *opt, const char *arg);
 size_t cli_port_list(const char *opt, const char *arg, uint16_t *ports, size_t max);
 uint32_t cli_pid(const char *opt, const char *arg);
+/* A count 1..max of `what` (e.g. "connections"), or exit 2 naming the range. */
+uint32_t cli_count(const char *opt, const char *arg, uint32_t max, const char *what);
 double cli_seconds(const char *opt, const char *arg, double min, double max);
 struct ip_addr cli_ip(const char *opt, const char *arg);
 uint8_t cli_protocol(const char *opt, const char *arg, bool allow_icmp);

@@ -71,16 +71,6 @@ static const char usage[] =
 	"  tcp_bytes --cgroupmap /sys/fs/bpf/test01   # only cgroups in this BPF map\n"
 	"  tcp_bytes --mntnsmap /sys/fs/bpf/mnt_ns_set # only mount namespaces in this map\n";
 
-static uint32_t parse_max_conns(const char *arg)
-{
-	unsigned long long v;
-
-	if (parse_uint_range(arg, 1, MAX_CONNS_LIMIT, &v))
-		usage_error("invalid --max-conns '%s': expected a number of connections 1-%u", arg,
-			    MAX_CONNS_LIMIT);
-	return (uint32_t)v;
-}
-
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -111,7 +101,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'C': break;
 		case 'K': o->kprobes = true; break;
 		case 'L': o->load_only = true; break;
-		case 'M': o->max_conns = parse_max_conns(optarg); break;
+		case 'M': o->max_conns = cli_count("--max-conns", optarg, MAX_CONNS_LIMIT, "connections"); break;
 		case 'G': user_set_open(&o->cgroupmap, "--cgroupmap", "cgroupmap", optarg); break;
 		case 'N': user_set_open(&o->mntnsmap, "--mntnsmap", "mntnsmap", optarg); break;
 		default:

@@ -20,6 +20,7 @@ struct options {
 	size_t nports;
 	int direction; /* 0, TCPCONN_ACCEPT or TCPCONN_CONNECT */
 	int family;    /* 0, AF_INET or AF_INET6 */
+	uint32_t max_pending; /* entries of each pending map */
 };
 
 struct tcp_connection {
@@ -35,7 +36,8 @@ static const char usage[] =
 	"  -P, --port PORTS       only these local ports (comma-separated, up to 64)\n"
 	"  -r, --direction DIR    only connect or accept\n"
 	"  -4, --ipv4             only IPv4 connections\n"
-	"  -6, --ipv6             only IPv6 connections\n" CLI_COMMON_HELP
+	"  -6, --ipv6             only IPv6 connections\n"
+	"      --max-pending N    handshakes tracked at once per side (default 16384); more are counted, not shown\n" CLI_COMMON_HELP
 	"\nFilters combine with AND.\n"
 	"\nEXAMPLES:\n"
 	"  tcp_connection -P 80,81    # only local port 80 and 81\n"
@@ -62,11 +64,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "direction", required_argument, NULL, 'r' },
 		{ "ipv4", no_argument, NULL, '4' },
 		{ "ipv6", no_argument, NULL, '6' },
+		{ "max-pending", required_argument, NULL, 'M' },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
 	int c;
 
+	o->max_pending = TCPCONN_MAX_PENDING;
 	while ((c = getopt_long(argc, argv, "p:P:r:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->pid = cli_pid("--pid", optarg); break;
@@ -74,6 +78,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'r': o->direction = parse_direction(optarg); break;
 		case '4': o->family = cli_family(o->family, AF_INET); break;
 		case '6': o->family = cli_family(o->family, AF_INET6); break;
+		case 'M': o->max_pending = cli_count("--max-pending", optarg, 1048576, "handshakes"); break;
 		default:
 			if (!cli_common_option(c, optarg, &o->common, usage))
 				cli_bad_option();
@@ -91,6 +96,7 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DFILTER_DIRECTION=%d", o->direction);
 	cflags_add(cf, "-DFILTER_PORTS=%d", o->nports > 0);
 	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
+	cflags_add(cf, "-DMAX_PENDING=%u", o->max_pending);
 	cflags_add(cf, "-DHAVE_DESTROY_TP=%d", loader__tracepoint_exists("tcp", "tcp_destroy_sock"));
 	cflags_sock_common(cf, btf);
 	cflags_fd_walk(cf, btf);
@@ -212,9 +218,9 @@ static void print_summary(void *self, struct loader *l)
 	if (lost)
 		log_warn("%llu events lost (ring buffer full)", lost);
 	if (untracked[TCPCONN_UNTRACKED_CONNECT] || untracked[TCPCONN_UNTRACKED_ACCEPT])
-		log_warn("%llu connect and %llu accept rows lost: more than %u handshakes in flight filled the pending maps",
+		log_warn("%llu connect and %llu accept rows lost: more than %u handshakes in flight filled the pending maps; raise --max-pending",
 			 (unsigned long long)untracked[TCPCONN_UNTRACKED_CONNECT],
-			 (unsigned long long)untracked[TCPCONN_UNTRACKED_ACCEPT], TCPCONN_MAX_PENDING);
+			 (unsigned long long)untracked[TCPCONN_UNTRACKED_ACCEPT], t->opts.max_pending);
 	out_begin();
 	out_str("type", NULL, "summary");
 	out_uint("connections", NULL, t->events);

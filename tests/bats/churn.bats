@@ -107,6 +107,19 @@ check_round() {
   assert_eq $((4 * N)) "$(in_ns "$SNS" nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ {print $2}')" "server TcpPassiveOpens"
 }
 
+@test "tcp_connection: handshakes beyond --max-pending are counted and reported, never silently lost" {
+  # --netns: only the server's namespace, so other tests' handshakes cannot count
+  start_tool - tcp_connection --json --max-pending 1 --netns "$SNS"
+  churn_round 1
+  settle_rows 1
+  assert_eq 0 "$(tool_map_entries accept_pending)" "accept_pending entries after the churn"
+  stop_tool
+  assert_eq 1 "$(conn_view "$SRV_PID_1" accept | wc -l)" "accept rows (one slot, held until accept())"
+  assert_eq 1 "$(tool_out | jq -s '[.[] | select(.type == "connection")] | length')" "rows"
+  assert_eq "0 $((2 * N - 1))" "$(tool_out | jq -r 'select(.type == "summary") | "\(.untracked_connects) \(.untracked_accepts)"')" "untracked connects and accepts"
+  [[ "$(tool_err)" == *"tcp_connection: warning: 0 connect and $((2 * N - 1)) accept rows lost: more than 1 handshakes in flight filled the pending maps; raise --max-pending"* ]]
+}
+
 # bytes_by_conn PID FIELD: "ip client-addr client-port server-addr server-port bytes"
 # per connection of PID (rows of every interval summed), sorted.
 bytes_by_conn() {
