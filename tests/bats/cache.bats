@@ -33,6 +33,8 @@ cache_lines() { grep -o 'program cache [a-z]*' <<<"$stderr" | tr '\n' ' '; }
 
 entries() { find "$BCCNET_CACHE_DIR" -name '*.prog' | sort; }
 
+# Compiles every tool on the running kernel: a tracepoint field one kernel lacks shows here.
+# bats test_tags=kernel
 @test "every tool loads from the cache on its second run and maps no LLVM" {
   local t
   for t in "${TOOLS[@]}"; do

@@ -138,6 +138,8 @@ client_bytes() {
     "$BATS_TEST_TMPDIR/client$1.json" | sort
 }
 
+# kprobe path on kernels without the sock tracepoints.
+# bats test_tags=kernel
 @test "tcp_bytes: bytes read after the peer's reset keep the connection's real ports, map empty after" {
   local bytes=1009
   start_tool - tcp_bytes --json -i 0.5

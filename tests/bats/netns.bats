@@ -111,6 +111,7 @@ churn_in() {
 
 rows() { tool_out | jq -s "[.[] | select(.type == \"connection\") | select($1)] | length"; }
 
+# bats test_tags=kernel
 @test "tcp_connection --netns reports only that namespace's connections" {
   start_tool - tcp_connection --json --netns "$N2"
   churn_in "$N2" 7 0 a
@@ -121,6 +122,8 @@ rows() { tool_out | jq -s "[.[] | select(.type == \"connection\") | select($1)] 
   assert_eq 7 "$(rows ".netns == $N2_INO and .direction == \"connect\" and .dport == 23111")" "connect rows"
 }
 
+# The socket's namespace from BTF offsets; the kprobe path on kernels without the sock tracepoints.
+# bats test_tags=kernel
 @test "tcp_bytes --netns pid:PID counts only that namespace's sockets" {
   local keeper
   start_bg keeper ip netns exec "$N3" sleep 60
