@@ -40,6 +40,9 @@
 #ifndef REASON_TCP_CSUM
 #define REASON_TCP_CSUM 0
 #endif
+#ifndef HAVE_RX_SK
+#define HAVE_RX_SK 0 /* skb:kfree_skb passes the receiving socket (rx_sk) */
+#endif
 
 /* Stable ABI: include/net/tcp_states.h, enum tcp_ca_state. */
 #define TCP_ESTABLISHED 1
@@ -556,7 +559,8 @@ static __always_inline void report_error(struct nw_conn *c, const struct tcp_seg
 	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
-/* args: skb, location, reason (and rx_sk on newer kernels). */
+/* args: skb, location, reason (and rx_sk since Linux 6.8). Kernels without rx_sk
+ * see errors only on segments dropped before TCP found their socket, or with --netns. */
 RAW_TRACEPOINT_PROBE(kfree_skb)
 {
 	u64 skb = ctx->args[0], sk;
@@ -567,8 +571,13 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
 	if (reason < 0 ||
 	    !tcp_seg_of_skb(&s, (const void *)skb, skb_l3proto((const void *)skb)))
 		return 0;
-	sk = receiver_of(&s, skb_netns((const void *)skb));
+	sk = HAVE_RX_SK ? ctx->args[3] : 0; /* the socket the kernel found (Linux 6.8+) */
 	c = sk ? conns.lookup(&sk) : NULL;
+	if (!c) {
+		/* Before the socket lookup: skb->dev is still set (TCP clears it after). */
+		sk = receiver_of(&s, skb_netns((const void *)skb) ?: FILTER_NETNS);
+		c = sk ? conns.lookup(&sk) : NULL;
+	}
 	if (c)
 		report_error(c, &s, reason == REASON_TCP_CSUM ? NW_ERR_CSUM : NW_ERR_SEQ);
 	return 0;
@@ -597,13 +606,14 @@ static __always_inline void report_data(u64 sk, const struct nw_conn *c, const v
 	}
 	e->type = NW_EV_DATA;
 	e->rx = rx;
-	e->pad = 0;
+	e->role = c->role;
 	e->len = n;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->sk = sk;
 	e->total = total;
 	e->netns = c->netns;
-	e->pad2 = 0;
+	e->lport = c->tuple.sport;
+	e->rport = c->tuple.dport;
 	if (bpf_probe_read_user(e->data, n & (NW_HTTP_CAP * 2 - 1), buf))
 		e->len = 0;
 	events.ringbuf_submit(e, bccnet_submit_flags());

@@ -117,13 +117,14 @@ struct nw_error_event {
 struct nw_data_event {
 	__u32 type; /* NW_EV_DATA */
 	__u8 rx;    /* 1: read by the application, 0: written */
-	__u8 pad;
+	__u8 role;  /* the connection's enum nw_role */
 	__u16 len;  /* bytes in data (at most NW_HTTP_CAP) */
 	__u64 ts_ns;
 	__u64 sk;
 	__u64 total; /* bytes the call moved */
 	__u32 netns;
-	__u32 pad2;
+	__u16 lport; /* the connection's local and remote ports */
+	__u16 rport;
 	char data[NW_HTTP_CAP];
 };
 

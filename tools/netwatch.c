@@ -183,8 +183,13 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	cflags_add(cf, "-DFILTER_NETNS=%u", o->common.netns_ino);
 	cflags_add(cf, "-DMAX_CONNS=%u", o->max_conns);
 	cflags_add(cf, "-DWANT_TIME=%d", o->time);
-	if (o->err)
+	if (o->err) {
+		long off;
+
 		cflags_enum(cf, btf, "REASON_TCP_CSUM", "skb_drop_reason", "SKB_DROP_REASON_TCP_CSUM");
+		cflags_add(cf, "-DHAVE_RX_SK=%d",
+			   btf_query_offset(btf, "trace_event_raw_kfree_skb", "rx_sk", &off) == 0);
+	}
 	add_layout(cf, btf);
 	return 0;
 }
@@ -558,17 +563,10 @@ static void on_conn(struct netwatch *nw, const struct nw_conn_event *e)
 	print_conn(e);
 }
 
-static uint8_t role_of(struct netwatch *nw, uint64_t sk)
-{
-	struct nw_conn c;
-
-	return loader__map_lookup(nw->conns_fd, &sk, &c) == 0 ? c.role : NW_ROLE_UNKNOWN;
-}
-
 static void on_data(struct netwatch *nw, const struct nw_data_event *d)
 {
 	char line[2 * NW_HTTP_CAP + 1];
-	uint8_t role = role_of(nw, d->sk);
+	uint8_t role = d->role;
 	struct nw_packet_event p = { .sk = d->sk, .rx = d->rx };
 	bool found;
 
@@ -586,6 +584,8 @@ static void on_data(struct netwatch *nw, const struct nw_data_event *d)
 	out_uint("rx", NULL, d->rx);
 	out_str("role", NULL, nw_role_name(role));
 	out_str("line", NULL, line);
+	out_uint("sport", NULL, d->lport);
+	out_uint("dport", NULL, d->rport);
 	out_uint("netns", NULL, d->netns);
 	out_end();
 	nw_files_packet(nw, &p, line);

@@ -15,6 +15,7 @@ M=70019  # bytes the server answers (more than one window's worth of segments)
 PORT4=24107
 PORT6=24109
 METRICS_PORT=24191
+PY=/usr/bin/python3 # the interpreter that has scapy
 
 setup() {
   make_ns CNS
@@ -224,4 +225,114 @@ our_prog_ids() { cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_i
     done
     ! ss -ltnH "sport = :$METRICS_PORT" | grep -q .
   done
+}
+
+# ---- -i: HTTP/1.x lines ----
+
+# A python3 http.server in the server namespace, files of 5 bytes and 1 MiB.
+start_http_server() {
+  local www=$BATS_TEST_TMPDIR/www
+  mkdir -p "$www"
+  printf 'tiny\n' >"$www/small.txt"
+  head -c 1048576 /dev/zero >"$www/big.bin"
+  (cd "$www" && exec ip netns exec "$SNS" python3 -m http.server --bind 10.241.0.2 $PORT4 \
+    >"$BATS_TEST_TMPDIR/http.log" 2>&1) &
+  BCCNET_PIDS+=("$!")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    in_ns "$SNS" ss -ltnH "sport = :$PORT4" | grep -q . && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# http_rows JQ_CONDITION: HTTP events matching.
+http_rows() { tool_out | jq -c "select(.type == \"http\") | select($1)"; }
+
+@test "-i: request and status lines of a small and a 1 MiB response, in both directions, on the right connection" {
+  start_http_server
+  start_tool - $TOOL --json -i --netns "$CNS" -d $PORT4
+  local f size
+  for f in small.txt big.bin; do
+    size=$(in_ns "$CNS" curl -sS -o /dev/null -w '%{size_download}' "http://10.241.0.2:$PORT4/$f")
+    [ "$size" -gt 0 ]
+  done
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  local f port
+  for f in small.txt big.bin; do
+    port=$(http_rows ".rx == 0 and .line == \"GET /$f HTTP/1.1\" and .role == \"client\"" | jq -r .sport)
+    assert_eq 1 "$(wc -l <<<"$port")" "request lines written for $f"
+    assert_eq 1 "$(http_rows ".sport == $port and .rx == 1 and .line == \"HTTP/1.0 200 OK\" and .role == \"client\"" | wc -l)" "status line read on the same connection ($f)"
+    assert_eq 1 "$(conn_events ".event == \"open\" and .sport == $port and .comm == \"curl\" and .dport == $PORT4" | wc -l)" "the connection is curl's"
+    assert_eq 2 "$(http_rows ".sport == $port" | wc -l)" "HTTP lines on that connection ($f): none from the body"
+  done
+  assert_eq 4 "$(http_rows true | wc -l)" "HTTP lines in all"
+}
+
+@test "-i: the server side sees the request, also when it arrives in pieces; the exporter counts methods and codes" {
+  start_http_server
+  start_tool - $TOOL -i --netns "$SNS" -s $PORT4 -l $METRICS_PORT
+  in_ns "$CNS" curl -sS -o /dev/null "http://10.241.0.2:$PORT4/small.txt"
+  # "GE", a pause, then the rest: two segments and two reads on the server.
+  in_ns "$CNS" python3 -c '
+import socket, time
+s = socket.create_connection(("10.241.0.2", '$PORT4'))
+s.sendall(b"GE"); time.sleep(0.3)
+s.sendall(b"T /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+while s.recv(65536): pass
+'
+  local body
+  body=$(metrics)
+  grep -q '^netwatch_http_requests_total{method="GET",role="server"} 2$' <<<"$body"
+  grep -q '^netwatch_http_responses_total{code="200",role="server"} 2$' <<<"$body"
+  stop_tool
+  assert_eq 2 "$(tool_out | grep -cE '^0x[0-9a-f]+ +- +- +- +- +- +1 +GET /small.txt HTTP/1.1$')" "request rows read by the server"
+  assert_eq 2 "$(tool_out | grep -cE '^0x[0-9a-f]+ +- +- +- +- +- +0 +HTTP/1.0 200 OK$')" "status rows written by the server"
+}
+
+# ---- -e: bad segments (shared detection with tcp_inerrs) ----
+
+csum_errors() {
+  in_ns "$SNS" nstat -asz TcpInCsumErrors | awk '$1 == "TcpInCsumErrors" { print $2 }'
+}
+
+# bats test_tags=kernel
+@test "-e: crafted bad-checksum and out-of-window segments on a tracked connection, each reported once" {
+  $PY -c 'import scapy' || skip "python3-scapy missing"
+  start_bg _ in_ns "$SNS" python3 "$HELPERS/tcp_inerrs_server.py" 10.241.0.2 $PORT4 >"$BATS_TEST_TMPDIR/srv.out"
+  wait_for_line "$BATS_TEST_TMPDIR/srv.out" ready
+  local before after json lport
+  before=$(csum_errors)
+  start_tool - $TOOL --json -e --netns "$SNS" -s $PORT4 -l $METRICS_PORT
+  json=$(in_ns "$CNS" $PY "$HELPERS/tcp_inerrs_inject.py" nwc$$ 10.241.0.2 $PORT4 3 2 7 3)
+  lport=$(jq -r .lport <<<"$json")
+  local body
+  body=$(metrics)
+  stop_tool
+  after=$(csum_errors)
+  assert_eq 5 "$((after - before))" "TcpInCsumErrors delta"
+  local sock
+  sock=$(conn_events ".event == \"open\" and .dport == $lport" | jq -r .sock)
+  [ -n "$sock" ]
+  assert_eq "$((after - before))" "$(tool_out | jq -s "[.[] | select(.type == \"error\" and .sock == \"$sock\" and .reason == \"bad_checksum\")] | length")" "checksum errors"
+  assert_eq 10 "$(tool_out | jq -s "[.[] | select(.type == \"error\" and .sock == \"$sock\" and .reason == \"invalid_seq\")] | length")" "invalid SEQ (7 beyond the window, 3 before it)"
+  assert_eq 15 "$(tool_out | jq -s '[.[] | select(.type == "error")] | length')" "errors in all"
+  grep -q '^netwatch_packet_errors_total{reason="bad_checksum"} 5$' <<<"$body"
+  grep -q '^netwatch_packet_errors_total{reason="invalid_seq"} 10$' <<<"$body"
+}
+
+@test "-e console: the original's error lines" {
+  $PY -c 'import scapy' || skip "python3-scapy missing"
+  start_bg _ in_ns "$SNS" python3 "$HELPERS/tcp_inerrs_server.py" 10.241.0.2 $PORT4 >"$BATS_TEST_TMPDIR/srv.out"
+  wait_for_line "$BATS_TEST_TMPDIR/srv.out" ready
+  local dir=$BATS_TEST_TMPDIR/data
+  mkdir "$dir"
+  start_tool - $TOOL -e --netns "$SNS" -s $PORT4 --data-dir "$dir"
+  in_ns "$CNS" $PY "$HELPERS/tcp_inerrs_inject.py" nwc$$ 10.241.0.2 $PORT4 1 0 2 0 >/dev/null
+  stop_tool
+  assert_eq 1 "$(tool_out | grep -c '^\[X\] invalid checksum: sock = 0x[0-9a-f]*$')" "checksum line"
+  assert_eq 2 "$(tool_out | grep -c '^\[X\] invalid SEQ: sock = 0x[0-9a-f]*,seq= [0-9]*,ack = [0-9]*$')" "SEQ lines"
+  assert_eq 1 "$(grep -c '^error{sock="0x[0-9a-f]*",seq="[0-9]*",ack="[0-9]*",reason="Invalid checksum"} 0$' "$dir/err.log")" "err.log checksum"
+  assert_eq 2 "$(grep -c '^error{sock="0x[0-9a-f]*",seq="[0-9]*",ack="[0-9]*",reason="Invalid SEQ"} 0$' "$dir/err.log")" "err.log SEQ"
 }
