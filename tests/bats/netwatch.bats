@@ -29,7 +29,8 @@ setup() {
   ip -n "$SNS" link set nws$$ up
 }
 
-# exchange ADDR PORT [CONNS] [HOLD_S]: server then client; the client's JSON lines go to client.json.
+# exchange ADDR PORT [CONNS] [HOLD_S]: server then client; the client's JSON lines go to
+# client.json. The client sends $N bytes and receives $M.
 exchange() {
   local addr=$1 port=$2 conns=${3:-1} hold=${4:-0} t=$BATS_TEST_TMPDIR
   start_bg SRV_BG in_ns "$SNS" python3 "$PEER" server nwsrv "$addr" "$port" $N $M "$conns" >"$t/srv.out"
@@ -335,4 +336,217 @@ csum_errors() {
   assert_eq 2 "$(tool_out | grep -c '^\[X\] invalid SEQ: sock = 0x[0-9a-f]*,seq= [0-9]*,ack = [0-9]*$')" "SEQ lines"
   assert_eq 1 "$(grep -c '^error{sock="0x[0-9a-f]*",seq="[0-9]*",ack="[0-9]*",reason="Invalid checksum"} 0$' "$dir/err.log")" "err.log checksum"
   assert_eq 2 "$(grep -c '^error{sock="0x[0-9a-f]*",seq="[0-9]*",ack="[0-9]*",reason="Invalid SEQ"} 0$' "$dir/err.log")" "err.log SEQ"
+}
+
+# ---- -r: retransmits, cross-checked with the kernel's counters ----
+
+# nstat_val NS COUNTER: the namespace's absolute counter value.
+nstat_val() { in_ns "$1" nstat -asz "$2" | awk -v c="$2" '$1 == c { print $2 }'; }
+
+RETRANS_COUNTERS=(TcpRetransSegs TcpExtTCPSackRecovery TcpExtTCPRenoRecovery TcpExtTCPTimeouts)
+
+# counters_snapshot VAR_PREFIX: the client namespace's retransmit counters into PREFIX_<name>.
+counters_snapshot() {
+  local c
+  for c in "${RETRANS_COUNTERS[@]}"; do printf -v "$1_$c" '%s' "$(nstat_val "$CNS" "$c")"; done
+}
+
+# drop_rule NFT_MATCH: drops the client's segments to the server matching, in the server's input.
+drop_rule() {
+  in_ns "$SNS" nft add table inet nwloss
+  in_ns "$SNS" nft add chain inet nwloss input '{ type filter hook input priority 0; }'
+  in_ns "$SNS" nft add rule inet nwloss input "tcp dport $PORT4 $1 drop"
+}
+
+need_retrans_hooks() {
+  command -v nft >/dev/null || skip "nftables (nft) missing"
+  [ -e /sys/kernel/tracing/events/tcp/tcp_cong_state_set ] || skip "tracepoint tcp:tcp_cong_state_set missing (kernel older than 5.19)"
+}
+
+# bats test_tags=kernel
+@test "-r: deterministic loss (nftables numgen) gives fast retransmits; counts equal nstat's" {
+  need_retrans_hooks
+  in_ns "$CNS" ethtool -K nwc$$ tso off gso off >/dev/null # one segment per skb, as nstat counts
+  drop_rule 'meta length > 200 numgen inc mod 29 == 13'
+  start_tool - $TOOL --json -r --netns "$CNS" -d $PORT4
+  local b_TcpRetransSegs b_TcpExtTCPSackRecovery b_TcpExtTCPRenoRecovery b_TcpExtTCPTimeouts
+  local a_TcpRetransSegs a_TcpExtTCPSackRecovery a_TcpExtTCPRenoRecovery a_TcpExtTCPTimeouts
+  counters_snapshot b
+  N=3000017 M=11 exchange 10.241.0.2 $PORT4
+  counters_snapshot a
+  stop_tool
+  local close
+  close=$(conn_events '.event == "close" and .role == "client"')
+  assert_eq 1 "$(wc -l <<<"$close")" "the client's connection"
+  local segs=$((a_TcpRetransSegs - b_TcpRetransSegs))
+  local recov=$((a_TcpExtTCPSackRecovery - b_TcpExtTCPSackRecovery + a_TcpExtTCPRenoRecovery - b_TcpExtTCPRenoRecovery))
+  [ "$recov" -ge 1 ]
+  assert_eq "$recov" "$(jq .fast_retrans <<<"$close")" "fast retransmits (entered Recovery) vs TCPSackRecovery + TCPRenoRecovery"
+  assert_eq "$segs" "$(jq .retrans_segs <<<"$close")" "retransmitted segments vs TcpRetransSegs"
+  assert_eq "$segs" "$(jq .total_retrans <<<"$close")" "tcp_sock.total_retrans vs TcpRetransSegs"
+  assert_eq "$((a_TcpExtTCPTimeouts - b_TcpExtTCPTimeouts))" "$(jq .timeout_retrans <<<"$close")" "timeouts"
+}
+
+# bats test_tags=kernel
+@test "-r: a segment lost with nothing after it is recovered by a timeout; counts equal nstat's" {
+  need_retrans_hooks
+  in_ns "$CNS" sysctl -qw net.ipv4.tcp_early_retrans=0 # no tail loss probe: only the RTO is left
+  drop_rule 'meta length > 200 numgen inc mod 100000 == 0' # the first data segment only
+  local dir=$BATS_TEST_TMPDIR/data
+  mkdir "$dir"
+  start_tool - $TOOL --json -r --netns "$CNS" -d $PORT4 --data-dir "$dir"
+  local b_TcpRetransSegs b_TcpExtTCPSackRecovery b_TcpExtTCPRenoRecovery b_TcpExtTCPTimeouts
+  local a_TcpRetransSegs a_TcpExtTCPSackRecovery a_TcpExtTCPRenoRecovery a_TcpExtTCPTimeouts
+  counters_snapshot b
+  exchange 10.241.0.2 $PORT4 1 1.5 &
+  local bg=$! i
+  for ((i = 0; i < 50; i++)); do
+    grep -q 'timeout_retrans="1"' "$dir/connects.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q 'total_retrans="-",fast_retrans="0",timeout_retrans="1"} 0$' "$dir/connects.log"
+  wait "$bg"
+  counters_snapshot a
+  stop_tool
+  local close
+  close=$(conn_events '.event == "close" and .role == "client"')
+  assert_eq 1 "$((a_TcpExtTCPTimeouts - b_TcpExtTCPTimeouts))" "TcpExtTCPTimeouts delta"
+  assert_eq 1 "$(jq .timeout_retrans <<<"$close")" "timeout retransmits"
+  assert_eq 0 "$(jq .fast_retrans <<<"$close")" "fast retransmits"
+  assert_eq "$((a_TcpRetransSegs - b_TcpRetransSegs))" "$(jq .retrans_segs <<<"$close")" "retransmitted segments vs TcpRetransSegs"
+}
+
+# ---- Prometheus ----
+
+PROM_PORT=24193
+
+# doc_block NAME: the yaml block after "<!-- NAME -->" in docs/prometheus.md.
+doc_block() {
+  awk -v n="<!-- $1 -->" '$0 == n { on = 1; next } on && /^```yaml$/ { inside = 1; next }
+    inside && /^```$/ { exit } inside { print }' "$BCCNET_ROOT/docs/prometheus.md"
+}
+
+@test "docs/prometheus.md: the fleet config and alert rules are valid and pass their promtool unit tests" {
+  command -v promtool >/dev/null || skip "promtool (Debian package prometheus) missing"
+  local d=$BATS_TEST_TMPDIR/prom f
+  mkdir "$d"
+  for f in prometheus.yml netwatch-rules.yml netwatch-rules.test.yml; do
+    doc_block "$f" >"$d/$f"
+    [ -s "$d/$f" ]
+  done
+  (cd "$d" && promtool check config prometheus.yml && promtool check rules netwatch-rules.yml &&
+    promtool test rules netwatch-rules.test.yml)
+}
+
+# promql QUERY: the first result's value through the HTTP API, or nothing.
+promql() {
+  curl -sS --max-time 5 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+    jq -r '.data.result[0].value[1] // empty'
+}
+
+@test "a real Prometheus server scrapes the exporter; PromQL returns the exact byte counts" {
+  command -v prometheus >/dev/null || skip "prometheus (Debian package) missing"
+  local d=$BATS_TEST_TMPDIR/prom
+  mkdir -p "$d/data"
+  cat >"$d/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: netwatch
+    static_configs:
+      - targets: ['127.0.0.1:$METRICS_PORT']
+YML
+  start_bg _ prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn 2>"$d/log"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    curl -sf --max-time 1 "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null && break
+    sleep 0.2
+  done
+  curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null
+  start_tool - $TOOL -a --netns "$SNS" -s $PORT4 -l $METRICS_PORT
+  exchange 10.241.0.2 $PORT4
+  local got=
+  for ((i = 0; i < 150; i++)); do
+    got=$(promql "netwatch_connection_bytes_received_total{job=\"netwatch\",comm=\"nwsrv\",role=\"server\",pid=\"$SRV_PID\"}")
+    [ "$got" = "$N" ] && break
+    sleep 0.2
+  done
+  assert_eq "$N" "$got" "bytes received by the server, through PromQL"
+  assert_eq "$M" "$(promql "netwatch_connection_bytes_acked_total{comm=\"nwsrv\"}")" "bytes acked, through PromQL"
+  assert_eq 1 "$(promql 'up{job="netwatch"}')" "the target is up"
+  assert_eq 1 "$(promql 'netwatch_build_info')" "build info"
+  curl -sS "http://127.0.0.1:$METRICS_PORT/metrics" | promtool check metrics
+  stop_tool
+}
+
+# ---- the exporter under hostile clients ----
+
+@test "the exporter survives 1000 concurrent, malformed, oversized and never-finished requests while tracing loses nothing" {
+  start_tool - $TOOL --json --netns "$SNS" -s $PORT4 -l $METRICS_PORT
+  in_ns "$CNS" true
+  python3 - "$METRICS_PORT" >"$BATS_TEST_TMPDIR/hostile.out" 2>&1 <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+held = []
+for i in range(1000):  # connections that never finish a request
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # no blank line: never ends
+    held.append(s)
+print("held", len(held), flush=True)
+for bad in (b"\x00\xff garbage\r\n\r\n", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\n\r\n",
+            b"GET /metrics HTTP/1.1\r\nX: " + b"b" * 200000 + b"\r\n\r\n", b"BREW /metrics HTTP/1.1\r\n\r\n"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(bad)
+        print("reply", s.recv(64)[:12], flush=True)
+    except OSError as e:
+        print("closed", e.errno, flush=True)
+    s.close()
+time.sleep(15)
+PY
+  local hostile=$!
+  BCCNET_PIDS+=("$hostile")
+  wait_for_line "$BATS_TEST_TMPDIR/hostile.out" "held 1000"
+  # Traffic while they hang on: every connection and byte still seen.
+  exchange 10.241.0.2 $PORT4 7
+  assert_eq 200 "$(curl -s -o /dev/null --max-time 10 -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/metrics")" "/metrics answers"
+  assert_eq 7 "$(metrics | grep -c "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$")" "the 7 connections in /metrics"
+  wait_for_line "$BATS_TEST_TMPDIR/hostile.out" "BREW\|reply b'HTTP/1.1 405\|closed"
+  kill "$hostile"
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  assert_eq 7 "$(conn_events ".event == \"close\" and .role == \"server\" and .rx_bytes == $N" | wc -l)" "closed connections with exact bytes"
+  assert_eq 0 "$(tool_out | jq -s '.[] | select(.type == "summary") | .lost_events')" "lost events"
+}
+
+# ---- -t: layer times ----
+
+@test "-t: every segment of a flow has a time for each layer its path has a hook for, '-' elsewhere, plausible values" {
+  start_tool - $TOOL --json -t --netns "$CNS" -d $PORT4
+  local t0 t1
+  t0=$(date +%s%N)
+  exchange 10.241.0.2 $PORT4
+  t1=$(date +%s%N)
+  stop_tool
+  local dur_us=$(((t1 - t0) / 1000))
+  local pk='select(.type == "packet")'
+  local n
+  n=$(tool_out | jq -s "[.[] | $pk] | length")
+  [ "$n" -ge 6 ]
+  assert_eq 0 "$(tool_out | jq -s "[.[] | $pk | select(.rx == 0) | select(.layers_us[\"net_dev_queue..net_dev_start_xmit\"] == null or .layers_us[\"net_dev_start_xmit..net_dev_xmit\"] == null)] | length")" "sent segments without both layers"
+  assert_eq 0 "$(tool_out | jq -s "[.[] | $pk | select(.rx == 1 and .payload_bytes > 0) | select(.layers_us[\"netif_receive_skb..tcp_probe\"] == null or .layers_us[\"tcp_probe..skb_copy_datagram_iovec\"] == null)] | length")" "received data segments without both layers"
+  assert_eq 0 "$(tool_out | jq -s "[.[] | $pk | .layers_us[] | select(. < 0 or . > $dur_us)] | length")" "values outside 0..the flow's duration"
+  assert_eq "$M" "$(tool_out | jq -s "[.[] | $pk | select(.rx == 1) | .payload_bytes] | add")" "received payload: no segment lost on the way"
+}
+
+@test "-t console: received segments fill IP_TIME and TCP_TIME, sent ones MAC_TIME; '-' where no hook" {
+  start_tool - $TOOL -t --netns "$CNS" -d $PORT4
+  exchange 10.241.0.2 $PORT4
+  stop_tool
+  local rows
+  rows=$(tool_out | grep '^0x')
+  [ "$(grep -cE '^0x[0-9a-f]+ +[0-9]+ +[0-9]+ +[0-9]+ +- +- +0 +-$' <<<"$rows")" -ge 3 ]
+  [ "$(grep -cE '^0x[0-9a-f]+ +[0-9]+ +[0-9]+ +- +[0-9]+ +[0-9]+ +1 +-$' <<<"$rows")" -ge 1 ]
+  assert_eq 0 "$(grep -cE '18446744073709|-[0-9]' <<<"$rows")" "wrapped or negative values"
 }
