@@ -16,7 +16,8 @@
  * -r: tcp:tcp_retransmit_skb, tcp:tcp_cong_state_set (Recovery, Loss).
  * -i: the first NW_HTTP_CAP bytes of each read/write/send/recv on a tracked
  *   socket (syscall tracepoints); user space finds the HTTP lines.
- * -t: stamps per skb at each hook, the segment reported at the last one.
+ * -t: stamps per skb at each hook, the segment reported at the last one
+ *   (received data: at tcp_probe, its copy to the application as NW_EV_COPY).
  * Filters and layouts are -D numbers (BTF offsets: OFF_*).
  */
 #include "bccnet.bpf.h"
@@ -489,21 +490,44 @@ RAW_TRACEPOINT_PROBE(net_dev_xmit)
 	return 0;
 }
 
-/* Established sockets: a segment without data is never copied to the
- * application, so it is complete here. */
+/* Received segments are reported here on established sockets (their IP and
+ * TCP time known); the copy to the application comes as its own event
+ * (a segment can be merged into the one queued before it, so user space
+ * matches copies to segments by sequence number). */
 RAW_TRACEPOINT_PROBE(tcp_probe)
 {
 	u64 skb = ctx->args[1] + 1;
 	struct nw_packet_event *p = stamping.lookup(&skb);
 
-	if (p)
-		stamp(skb, 1, p->payload == 0);
+	if (!p)
+		return 0;
+	p->stamp[1] = bpf_ktime_get_ns();
+	p->stamped |= 2 | (p->payload ? NW_AWAITS_COPY : 0);
+	submit_packet(p);
+	stamping.delete(&skb);
 	return 0;
 }
 
 RAW_TRACEPOINT_PROBE(skb_copy_datagram_iovec)
 {
-	stamp(ctx->args[0] + 1, 2, true);
+	u64 skb = ctx->args[0], sk;
+	struct nw_copy_event *e;
+	u32 end_seq;
+
+	READ_AT(sk, skb, OFF_SKB_SK);
+	if (!sk || !conns.lookup(&sk))
+		return 0;
+	READ_AT(end_seq, skb, OFF_SKB_CB + OFF_TCB_END_SEQ);
+	e = events.ringbuf_reserve(sizeof(*e));
+	if (!e) {
+		bccnet_count_lost();
+		return 0;
+	}
+	e->type = NW_EV_COPY;
+	e->end_seq = end_seq;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->sk = sk;
+	events.ringbuf_submit(e, bccnet_submit_flags());
 	return 0;
 }
 

@@ -17,6 +17,7 @@ enum nw_event_type {
 	NW_EV_PACKET,
 	NW_EV_ERROR,
 	NW_EV_DATA, /* -i: the start of a read or write on a tracked connection */
+	NW_EV_COPY, /* -t: received data up to end_seq reached the application */
 };
 
 enum nw_error { NW_ERR_SEQ = 1, NW_ERR_CSUM = 2 };
@@ -25,6 +26,7 @@ enum nw_error { NW_ERR_SEQ = 1, NW_ERR_CSUM = 2 };
  * received: netif_receive_skb, tcp_probe, skb_copy_datagram_iovec;
  * sent: net_dev_queue, net_dev_start_xmit, net_dev_xmit. */
 #define NW_STAMPS 3
+#define NW_AWAITS_COPY 0x100 /* in `stamped`: a received data segment; its copy comes later */
 
 /* tcp_sock / sock fields (-x), read from BTF offsets at each event of the connection.
  * The byte counts are data only: the kernel's also count SYN and FIN. */
@@ -101,6 +103,13 @@ struct nw_packet_event {
 	__u32 netns;
 	__u32 stamped; /* -t: bit i set when stamp[i] is known */
 	__u64 stamp[NW_STAMPS];
+};
+
+struct nw_copy_event {
+	__u32 type; /* NW_EV_COPY */
+	__u32 end_seq; /* TCP_SKB_CB(skb)->end_seq of the skb being copied */
+	__u64 ts_ns;
+	__u64 sk;
 };
 
 struct nw_error_event {

@@ -170,6 +170,8 @@ static void add_layout(struct cflags *cf, struct btf_query *btf)
 	cflags_offset(cf, btf, "OFF_SK_ACK_BACKLOG", "sock", "sk_ack_backlog");
 	cflags_offset(cf, btf, "OFF_SK_MAX_ACK_BACKLOG", "sock", "sk_max_ack_backlog");
 	cflags_offset(cf, btf, "OFF_NETDEV_ND_NET", "net_device", "nd_net.net");
+	cflags_offset(cf, btf, "OFF_SKB_CB", "sk_buff", "cb");
+	cflags_offset(cf, btf, "OFF_TCB_END_SEQ", "tcp_skb_cb", "end_seq");
 	cflags_sock_common(cf, btf);
 	cflags_fd_walk(cf, btf);
 }
@@ -424,7 +426,7 @@ static void print_layers(const struct nw_packet_event *p)
 	out_object_end();
 }
 
-static void on_packet(struct netwatch *nw, const struct nw_packet_event *p)
+static void print_packet(struct netwatch *nw, const struct nw_packet_event *p)
 {
 	char cols[3][24];
 
@@ -454,6 +456,55 @@ static void on_packet(struct netwatch *nw, const struct nw_packet_event *p)
 		print_layers(p);
 	out_end();
 	nw_files_packet(nw, p, NULL);
+}
+
+/* Prints and forgets held segment i. */
+static void release_held(struct netwatch *nw, size_t i)
+{
+	print_packet(nw, &nw->held[i]);
+	memmove(&nw->held[i], &nw->held[i + 1], (nw->nheld - i - 1) * sizeof(*nw->held));
+	nw->nheld--;
+}
+
+/* -t: received data waits for the copy to the application (NW_EV_COPY). */
+static void on_packet(struct netwatch *nw, const struct nw_packet_event *p)
+{
+	if (!(p->stamped & NW_AWAITS_COPY)) {
+		print_packet(nw, p);
+		return;
+	}
+	if (!nw->held)
+		nw->held = calloc(NW_HELD_MAX, sizeof(*nw->held));
+	if (nw->held && nw->nheld == NW_HELD_MAX)
+		release_held(nw, 0);
+	if (!nw->held) {
+		print_packet(nw, p);
+		return;
+	}
+	nw->held[nw->nheld++] = *p;
+}
+
+/* The copy of data up to end_seq: every held segment of that socket ending there or before. */
+static void on_copy(struct netwatch *nw, const struct nw_copy_event *c)
+{
+	for (size_t i = 0; i < nw->nheld;) {
+		struct nw_packet_event *p = &nw->held[i];
+
+		if (p->sk != c->sk || (int32_t)(p->seq + p->payload - c->end_seq) > 0) {
+			i++;
+			continue;
+		}
+		p->stamp[2] = c->ts_ns;
+		p->stamped |= 4;
+		release_held(nw, i);
+	}
+}
+
+/* Held segments older than NW_HOLD_NS (or all: now 0) are printed without a copy time. */
+static void release_old(struct netwatch *nw, uint64_t now_ns)
+{
+	while (nw->nheld && (!now_ns || nw->held[0].ts_ns + NW_HOLD_NS < now_ns))
+		release_held(nw, 0);
 }
 
 static void on_error(struct netwatch *nw, const struct nw_error_event *e)
@@ -595,6 +646,7 @@ static const size_t event_sizes[] = {
 	[NW_EV_OPEN] = sizeof(struct nw_conn_event),	 [NW_EV_OWNER] = sizeof(struct nw_conn_event),
 	[NW_EV_CLOSE] = sizeof(struct nw_conn_event),	 [NW_EV_PACKET] = sizeof(struct nw_packet_event),
 	[NW_EV_ERROR] = sizeof(struct nw_error_event), [NW_EV_DATA] = sizeof(struct nw_data_event),
+	[NW_EV_COPY] = sizeof(struct nw_copy_event),
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -603,7 +655,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	uint32_t type;
 
 	memcpy(&type, data, size < sizeof(type) ? 0 : sizeof(type));
-	if (size < sizeof(type) || type < NW_EV_OPEN || type > NW_EV_DATA ||
+	if (size < sizeof(type) || type < NW_EV_OPEN || type > NW_EV_COPY ||
 	    size < event_sizes[type]) {
 		nw->short_events++;
 		return 0;
@@ -614,6 +666,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		on_error(nw, data);
 	else if (type == NW_EV_DATA)
 		on_data(nw, data);
+	else if (type == NW_EV_COPY)
+		on_copy(nw, data);
 	else
 		on_conn(nw, data);
 	return 0;
@@ -631,7 +685,12 @@ static int stream(void *self, struct loader *l, const struct common_opts *c)
 		out_batch(true);
 		if (loader__poll(l, 100) < 0)
 			break;
+		release_old(nw, runtime_mono_ns());
 		out_batch(false);
+		pthread_mutex_lock(&nw->lock);
+		nw->polls++;
+		pthread_cond_broadcast(&nw->polled);
+		pthread_mutex_unlock(&nw->lock);
 		nw_files_flush(&nw->files);
 		if (nw->opts.data_dir && runtime_mono_ns() >= next_connects) {
 			nw_files_connects(nw);
@@ -640,6 +699,7 @@ static int stream(void *self, struct loader *l, const struct common_opts *c)
 	}
 	out_batch(true);
 	loader__poll(l, 0);
+	release_old(nw, 0);
 	out_batch(false);
 	http_server_stop(nw->server); /* its thread reads the maps: before they go */
 	nw->server = NULL;
@@ -676,6 +736,8 @@ static void release(void *self)
 	nw_files_close(&nw->files);
 	free(nw->closed);
 	nw->closed = NULL;
+	free(nw->held);
+	nw->held = NULL;
 }
 
 static const char *tracing_line(void *self)
@@ -714,5 +776,6 @@ int main(int argc, char **argv)
 	log_set_tool("netwatch");
 	parse_options(argc, argv, &nw.opts);
 	pthread_mutex_init(&nw.lock, NULL);
+	pthread_cond_init(&nw.polled, NULL);
 	return tool_run(&netwatch_ops, &nw, &nw.opts.common);
 }

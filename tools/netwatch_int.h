@@ -16,6 +16,8 @@
 #define NW_LAYERS 2        /* timed layers per direction: stamps 0->1 and 1->2 */
 #define NW_HTTP_METHODS 9
 #define NW_HTTP_PARTIALS 64 /* HTTP lines split across reads/writes being joined */
+#define NW_HELD_MAX 4096    /* -t: received data segments waiting for their copy */
+#define NW_HOLD_NS 500000000ull /* ... for at most this long */
 
 struct nw_options {
 	struct common_opts common;
@@ -57,6 +59,8 @@ struct nw_hist {
 struct netwatch {
 	struct nw_options opts;
 	pthread_mutex_t lock; /* what the exporter thread reads: everything below */
+	pthread_cond_t polled; /* signalled after each drain of the ring buffer */
+	uint64_t polls;        /* drains so far */
 	int conns_fd, totals_fd, lost_fd;
 	struct loader *loader;
 	bool cong_state_tp; /* tcp:tcp_cong_state_set exists (-r fast/timeout counts) */
@@ -70,6 +74,8 @@ struct netwatch {
 	uint64_t short_events, packets_seen, errors_seen, http_lines;
 	struct nw_files files;
 	struct http_server *server;
+	struct nw_packet_event *held; /* -t: see NW_HELD_MAX */
+	size_t nheld;
 };
 
 extern const char *const nw_http_methods[NW_HTTP_METHODS];

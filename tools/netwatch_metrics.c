@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include "metrics.h"
 #include "netfmt.h"
@@ -292,6 +293,27 @@ static void render_self(struct mbuf *b, const struct netwatch *nw, size_t nlive)
 	metrics_u64(b, "netwatch_build_info", l, 2, 1);
 }
 
+/* Waits (at most 250 ms) for the event loop to drain the ring buffer once more, so a
+ * connection that left the kernel map is in the closed list when we look. */
+static void wait_for_drain(struct netwatch *nw)
+{
+	struct timespec until;
+	uint64_t seen;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 250000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&nw->lock);
+	seen = nw->polls;
+	while (nw->polls == seen)
+		if (pthread_cond_timedwait(&nw->polled, &nw->lock, &until))
+			break;
+	pthread_mutex_unlock(&nw->lock);
+}
+
 char *nw_render_metrics(void *self, size_t *len)
 {
 	struct netwatch *nw = self;
@@ -301,6 +323,7 @@ char *nw_render_metrics(void *self, size_t *len)
 
 	if (!conns)
 		return NULL;
+	wait_for_drain(nw);
 	nlive = live_conns(nw, conns, max);
 	n = nlive + take_closed(nw, conns + nlive, max - nlive, true);
 	render_conns(&b, nw, conns, n);
