@@ -10,6 +10,9 @@ export HOME=/root LANG=C.UTF-8 TERM=dumb
 # tests too (test_helper.bash): each program is compiled once per boot, which
 # under TCG saves several seconds per tool start.
 export BCCNET_CACHE_DIR=/tmp/bccnet-cache BCCNET_TEST_CACHE_DIR=/tmp/bccnet-cache
+# Under TCG on a busy machine a tool may take minutes to compile and attach:
+# the tests' bound on a tool's start (test_helper.bash) is wider here.
+export TOOL_WAIT_S=${TOOL_WAIT_S:-300}
 
 mnt() { # TYPE DIR [OPTIONS]
   mountpoint -q "$2" && return 0

@@ -21,7 +21,7 @@ setup() {
 # once TOOL ARGS...: one short run with --verbose; stderr in $stderr, status checked.
 once() {
   local t=$1; shift
-  run --separate-stderr timeout 60 "$BCCNET_BIN/$t" --verbose --duration 0.3 "$@"
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$t" --verbose --duration 0.3 "$@"
   if [ "$status" != 0 ]; then
     echo "$t $*: status $status; stderr: $stderr" >&2
     return 1
@@ -114,23 +114,23 @@ refused() {
 @test "a cache directory or entry that others can write or own is refused with one line" {
   local e
   mkdir -m 0777 "$BCCNET_CACHE_DIR"
-  run --separate-stderr timeout 60 "$BCCNET_BIN/$TC" --duration 0.3
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$TC" --duration 0.3
   assert_eq 0 "$status"
   refused "$BCCNET_CACHE_DIR is writable by others than root"
   assert_eq "" "$(entries)"
   chmod 0700 "$BCCNET_CACHE_DIR"
   chown 65534 "$BCCNET_CACHE_DIR"
-  run --separate-stderr timeout 60 "$BCCNET_BIN/$TC" --duration 0.3
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$TC" --duration 0.3
   refused "$BCCNET_CACHE_DIR is not owned by root"
   chown 0 "$BCCNET_CACHE_DIR"
   once $TC
   e=$(entries)
   chmod 0622 "$e"
-  run --separate-stderr timeout 60 "$BCCNET_BIN/$TC" --duration 0.3
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$TC" --duration 0.3
   refused "$e is writable by others than root"
   chmod 0600 "$e"
   chown 65534 "$e"
-  run --separate-stderr timeout 60 "$BCCNET_BIN/$TC" --duration 0.3
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$TC" --duration 0.3
   refused "$e is not owned by root"
 }
 

@@ -55,11 +55,11 @@ args_for() { [ "$1" = nic_throughput ] && echo "-n lo"; true; }
 # bats test_tags=kernel
 @test "compiler diagnostics from the kernel headers reach stderr only with --verbose" {
   local diag='(warning|note|error): |generated\.$'
-  BCCNET_NO_CACHE=1 run --separate-stderr timeout 120 "$BCCNET_BIN/tcp_connection" --duration 0.1
+  BCCNET_NO_CACHE=1 run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/tcp_connection" --duration 0.1
   assert_eq 0 "$status" "status"
   assert_eq "" "$(grep -E "$diag" <<<"$stderr")" "compiler lines without --verbose"
   [[ "$stderr" == "Tracing "* ]]
-  BCCNET_NO_CACHE=1 run --separate-stderr timeout 120 "$BCCNET_BIN/tcp_connection" --duration 0.1 --verbose
+  BCCNET_NO_CACHE=1 run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/tcp_connection" --duration 0.1 --verbose
   assert_eq 0 "$status" "status with --verbose"
   # Whatever clang said (nothing on kernels whose headers compile cleanly) is shown.
   local shown

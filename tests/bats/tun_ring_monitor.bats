@@ -176,7 +176,7 @@ count_with_filter() {
 }
 
 @test "a device not in this namespace is watched in every namespace, and the tool says so in one line" {
-  run --separate-stderr timeout 30 "$BCCNET_BIN/$TRM" --device vnet999 --duration 0.2
+  run --separate-stderr timeout "$TOOL_WAIT_S" "$BCCNET_BIN/$TRM" --device vnet999 --duration 0.2
   assert_eq 0 "$status"
   assert_eq "tun_ring_monitor: warning: device vnet999 is not in this network namespace: watching vnet999 in every namespace (--netns NS: only in NS)" "${stderr_lines[0]}"
 }
