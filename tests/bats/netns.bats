@@ -66,6 +66,18 @@ events() { tool_out | jq -s "[.[] | select(.type == \"event\") | select($1)] | l
   assert_eq 60 "$(events true)" "events"
 }
 
+@test "tun_ring_monitor --netns without --device watches every TUN/TAP device of that namespace only" {
+  two_tuns
+  make_tun "$N2" "t2$DEV" tun 1 82
+  start_tool - tun_ring_monitor --json --all --netns "$N2"
+  tun_traffic
+  send "$N2" udp 10.82.0.1 5555 10.82.0.2 9000 13
+  stop_tool
+  assert_eq 23 "$(events ".netns == $N2_INO and .device == \"$DEV\"")" "events of N2's $DEV"
+  assert_eq 13 "$(events ".netns == $N2_INO and .device == \"t2$DEV\"")" "events of N2's t2$DEV"
+  assert_eq 36 "$(events true)" "events"
+}
+
 @test "nic_throughput --netns looks the device up in that namespace: its queues, its packets only" {
   two_tuns
   start_tool - nic_throughput --json -i 60 -n "$DEV" --netns "$N2"
