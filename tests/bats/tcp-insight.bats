@@ -25,9 +25,28 @@ setup() {
   make_ns SNS
   veth_pair "$CNS" "$SNS" ti 10.233.0 fd33
   CDEV="tia$$"
+  SDEV="tib$$"
   CINO=$(stat -L -c %i "/run/netns/$CNS")
   SINO=$(stat -L -c %i "/run/netns/$SNS")
+  SRV4=10.233.0.2
+  SRV6=fd33::2
   PEER="$HELPERS/tcp_insight_peer.py"
+}
+
+# one_namespace: both peers in SNS, talking over its loopback from their own addresses
+# (client 10.233.1.1 / fd34::1, server 10.233.1.2 / fd34::2), so tools can be confined
+# to it with --netns and see none of the machine's other traffic.
+one_namespace() {
+  local a
+  for a in 10.233.1.1/32 10.233.1.2/32 fd34::1/128 fd34::2/128; do
+    ip -n "$SNS" addr add "$a" dev lo
+  done
+  CNS=$SNS
+  CINO=$SINO
+  CDEV=lo
+  SRV4=10.233.1.2
+  SRV6=fd34::2
+  export TI_BIND4=10.233.1.1 TI_BIND6=fd34::1
 }
 
 # ---- workloads ----
@@ -36,9 +55,9 @@ setup() {
 start_conns() {
   local t=$BATS_TEST_TMPDIR
   start_bg SRV_BG in_ns "$SNS" python3 "$PEER" server tisrv "$t/srv.pid" $((N4 + N6)) \
-    10.233.0.2:$V4_PORT "[fd33::2]:$V6_PORT" >"$t/srv.json"
+    $SRV4:$V4_PORT "[$SRV6]:$V6_PORT" >"$t/srv.json"
   start_bg CLI_BG in_ns "$CNS" python3 "$PEER" client ticli "$t/cli.pid" "$t/go" "$N4,$N6" \
-    $LINGER0 10.233.0.2:$V4_PORT "[fd33::2]:$V6_PORT" >"$t/cli.json"
+    $LINGER0 $SRV4:$V4_PORT "[$SRV6]:$V6_PORT" >"$t/cli.json"
   wait_file "$t/srv.pid"
   wait_file "$t/cli.pid"
   SRV_PID=$(cat "$t/srv.pid")
@@ -65,9 +84,9 @@ start_bulk() {
   local t=$BATS_TEST_TMPDIR
   mkdir -p "$t/pause"
   start_bg SINK_BG in_ns "$SNS" python3 "$PEER" bulk-server tisink "$t/sink.pid" \
-    10.233.0.2:$BULK_PORT >"$t/sink.json"
+    $SRV4:$BULK_PORT >"$t/sink.json"
   start_bg BULK_BG in_ns "$CNS" python3 "$PEER" bulk-client tibulk "$t/bulk.pid" "$t/bgo" "$1" \
-    10.233.0.2:$BULK_PORT ${2:+"$t/pause"} >"$t/bulk.json"
+    $SRV4:$BULK_PORT ${2:+"$t/pause"} >"$t/bulk.json"
   wait_file "$t/sink.pid"
   wait_file "$t/bulk.pid"
   SINK_PID=$(cat "$t/sink.pid")
@@ -228,4 +247,111 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   echo "# max srtt ${max} us" >&3
   [ "$max" -gt 20000 ]
   assert_eq 0 "$(count '.event != "RTT_UPDATE"')" "other events"
+}
+
+# ---- many instances on one workload ----
+
+# start_named NAME ARGS...: a tool instance writing $BATS_TEST_TMPDIR/NAME.out/.err, started
+# once the previous one traces; NAMED_PIDS keeps their PIDs.
+NAMED_PIDS=()
+start_named() {
+  local name=$1 t=$BATS_TEST_TMPDIR i pid; shift
+  : >"$t/$name.out"; : >"$t/$name.err"
+  "$BCCNET_BIN/$TI" "$@" >"$t/$name.out" 2>"$t/$name.err" &
+  pid=$!
+  BCCNET_PIDS+=("$pid")
+  NAMED_PIDS+=("$pid")
+  for ((i = 0; i < TOOL_WAIT_S * 10; i++)); do
+    grep -q '^Tracing' "$t/$name.err" && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$t/$name.err" >&3; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_named() {
+  local pid
+  for pid in "${NAMED_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${NAMED_PIDS[@]}"; do wait "$pid"; done
+}
+
+# A workload with every event type, in one namespace: 24 short connections (4 abortive),
+# a 3 MB transfer with every 47th segment dropped and a 1.2 s blackhole half way.
+prepare_everything() {
+  one_namespace
+  drop_every 47
+  start_conns
+  start_bulk 3000000 pause
+}
+
+run_everything() {
+  touch "$BATS_TEST_TMPDIR/go" "$BATS_TEST_TMPDIR/bgo"
+  blackhole 1.2
+  wait_exit "$BULK_BG"
+  wait_exit "$SINK_BG"
+  wait_exit "$CLI_BG"
+  wait_exit "$SRV_BG"
+  sleep 0.3
+  stop_named
+}
+
+# comparable FILE [JQ_CONDITION]: our events (matching the condition) without what differs
+# between instances seeing the same event (time, connection age, values read a moment apart).
+comparable() {
+  events "$1" | jq -c "select(${2:-true}) | del(.time, .age_ms, .conn_tx_bytes, .conn_rx_bytes, .cwnd, .rtt_us)" | sort
+}
+
+lost() { jq -s 'map(select(.type == "summary" or .type == "stats"))[0].lost_events' "$1"; }
+
+TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE SLOW_START
+       CONG_AVOID FAST_RECOVERY WINDOW_UPDATE SACK TIMEOUT)
+
+@test "each mask bit alone yields only its event type, exactly the events all-events tracing shows" {
+  # bats test_tags=kernel
+  local t=$BATS_TEST_TMPDIR i
+  prepare_everything
+  start_named all --json --netns "$SNS"
+  for i in "${!TYPES[@]}"; do start_named "bit$i" --json --netns "$SNS" -e $((1 << i)); done
+  run_everything
+  assert_eq 0 "$(lost "$t/all.out")" "lost events without -e"
+  for i in "${!TYPES[@]}"; do
+    assert_eq 0 "$(lost "$t/bit$i.out")" "lost events with -e $((1 << i))"
+    [ "$(count ".event == \"${TYPES[$i]}\"" "$t/all.out")" -gt 0 ] || { echo "no ${TYPES[$i]} in the workload" >&2; return 1; }
+    assert_eq 0 "$(jq -s "map(select(.type == \"event\" and .event != \"${TYPES[$i]}\")) | length" "$t/bit$i.out")" "other types with -e $((1 << i))"
+    assert_eq "$(comparable "$t/all.out" ".event == \"${TYPES[$i]}\"")" "$(comparable "$t/bit$i.out")" "${TYPES[$i]} events with -e $((1 << i))"
+  done
+}
+
+@test "every filter keeps exactly the matching events, alone and combined (AND; all with --netns)" {
+  # bats test_tags=kernel
+  local t=$BATS_TEST_TMPDIR
+  prepare_everything
+  local -a names=(p c s d sport dport state state7 bytes rtt dur and1 and2)
+  local -a args=("-p $CLI_PID" "-c icl" "-s 10.233.1.2" "-d fd34::2" "--sport $V4_PORT"
+    "--dport $V6_PORT" "-S ESTABLISHED" "-S 7" "--min-bytes 1000 --max-bytes 2500"
+    "--min-rtt 100" "--min-duration 300" "-c ti --dport $V4_PORT -e 0x1C -S 1"
+    "-s 10.233.1.1 --max-rtt 2000 -e 0x0580")
+  local -a conds=(".pid == $CLI_PID" '.comm != null and (.comm | contains("icl"))'
+    '.saddr == "10.233.1.2"' '.daddr == "fd34::2"' ".sport == $V4_PORT" ".dport == $V6_PORT"
+    '.state == "ESTABLISHED"' '.state == "CLOSE"'
+    '.conn_tx_bytes != null and .conn_tx_bytes + .conn_rx_bytes >= 1000 and .conn_tx_bytes + .conn_rx_bytes <= 2500'
+    '.rtt_us != null and .rtt_us >= 100' '.age_ms != null and .age_ms >= 300'
+    "(.comm // \"\" | contains(\"ti\")) and .dport == $V4_PORT and (.event | IN(\"SEND\", \"RECEIVE\", \"RETRANSMIT\")) and .state == \"ESTABLISHED\""
+    '.saddr == "10.233.1.1" and .rtt_us != null and .rtt_us <= 2000 and (.event | IN("CWND_CHANGE", "RTT_UPDATE", "CONG_AVOID"))')
+  start_named all --json --netns "$SNS"
+  for i in "${!names[@]}"; do
+    # shellcheck disable=SC2086
+    start_named "${names[$i]}" --json --netns "$SNS" ${args[$i]}
+  done
+  run_everything
+  assert_eq 0 "$(lost "$t/all.out")" "lost events"
+  for i in "${!names[@]}"; do
+    local want=${conds[$i]} near=true expected got
+    # ages are each instance's own clock: leave out the few events at the boundary
+    [ "${names[$i]}" = dur ] && near='.age_ms < 298 or .age_ms > 302'
+    expected=$(comparable "$t/all.out" "($want) and ($near)")
+    got=$(comparable "$t/${names[$i]}.out" "$near")
+    [ -n "$expected" ] || { echo "filter ${args[$i]}: nothing matched in the workload" >&2; return 1; }
+    assert_eq "$expected" "$got" "events with ${args[$i]}"
+  done
 }

@@ -9,21 +9,24 @@ server COMM PIDFILE COUNT ADDR:PORT...
     connection is still up, closes. Prints one JSON line per connection:
     {"sport", "dport", "received", "sent", "reset"} (its own view: sport local).
 client COMM PIDFILE GOFILE COUNTS LINGER0 ADDR:PORT...
-    writes its PID, waits (30 s at most) for GOFILE, then makes COUNTS[k] connections
+    writes its PID, waits (300 s at most) for GOFILE, then makes COUNTS[k] connections
     to the k-th ADDR:PORT (COUNTS: comma-separated); connection i sends 1000 + 37 * i bytes in two writes, shuts down
     its sending side and reads the answer; the first LINGER0 connections of each
     endpoint instead close at once with SO_LINGER 0 (an abortive close: a RST).
     Prints one JSON line per connection: {"ip", "sport", "dport", "sent", "received",
     "linger0"}.
+Clients bind to the source address in $TI_BIND4 / $TI_BIND6 when set (both peers in one
+namespace).
 bulk-server COMM PIDFILE ADDR:PORT [RCVBUF]
     accepts one connection and reads it to the end (slowly for the first second when
     RCVBUF is given, to make the window matter); prints {"received": N}.
 bulk-client COMM PIDFILE GOFILE BYTES ADDR:PORT [PAUSEDIR]
     waits for GOFILE, sends BYTES in 64 KiB writes, closes; prints {"sport", "sent"}.
-    With PAUSEDIR: after half of BYTES it creates PAUSEDIR/half and waits (30 s at
+    With PAUSEDIR: after half of BYTES it creates PAUSEDIR/half and waits (300 s at
     most) for PAUSEDIR/resume before sending the rest.
 """
 import json
+import os
 import select
 import socket
 import struct
@@ -68,7 +71,7 @@ def server(comm, pidfile, count, endpoints):
     listeners = listen_all(endpoints, 256)
     write_pid(pidfile)
     done = 0
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while done < count and time.monotonic() < deadline:
         ready, _, _ = select.select(listeners, [], [], 1)
         for s in ready:
@@ -78,9 +81,18 @@ def server(comm, pidfile, count, endpoints):
     return 0 if done == count else 1
 
 
-def one_connection(family, addr, port, i, linger0):
+def connected(family, addr, port):
+    """A TCP socket connected to addr:port, from $TI_BIND4/$TI_BIND6 if set."""
     c = socket.socket(family, socket.SOCK_STREAM)
+    src = os.environ.get("TI_BIND4" if family == socket.AF_INET else "TI_BIND6")
+    if src:
+        c.bind((src, 0))
     c.connect((addr, port))
+    return c
+
+
+def one_connection(family, addr, port, i, linger0):
+    c = connected(family, addr, port)
     local = c.getsockname()
     size = 1000 + 37 * i
     if linger0:
@@ -98,7 +110,7 @@ def one_connection(family, addr, port, i, linger0):
 def client(comm, pidfile, gofile, counts, linger0, endpoints):
     set_comm(comm)
     write_pid(pidfile)
-    wait_for(gofile, 30)
+    wait_for(gofile, 300)
     for (family, addr, port), count in zip(endpoints, counts):
         for i in range(count):
             row = one_connection(family, addr, port, i, i < linger0)
@@ -130,15 +142,13 @@ def send_bytes(c, nbytes):
 def bulk_client(comm, pidfile, gofile, nbytes, ep, pausedir):
     set_comm(comm)
     write_pid(pidfile)
-    wait_for(gofile, 30)
-    family, addr, port = ep
-    c = socket.socket(family, socket.SOCK_STREAM)
-    c.connect((addr, port))
+    wait_for(gofile, 300)
+    c = connected(*ep)
     sport = c.getsockname()[1]
     sent = send_bytes(c, nbytes // 2)
     if pausedir:
         write_pid(pausedir + "/half")
-        wait_for(pausedir + "/resume", 30)
+        wait_for(pausedir + "/resume", 300)
     sent += send_bytes(c, nbytes - sent)
     c.shutdown(socket.SHUT_WR)
     read_all(c)
