@@ -37,6 +37,7 @@ class Result:
 @dataclass
 class Run:
     release: str = "?"
+    mode: str = ""
     timing: str = ""
     hooks: list = field(default_factory=list)  # (tool, args, hooks)
     files: dict = field(default_factory=dict)  # bats file -> [Result]
@@ -50,7 +51,9 @@ def parse(path):
         return run
     for line in lines:
         line = line.rstrip("\r")
-        if line.startswith("# kernel "):
+        if line.startswith("# mode: "):
+            run.mode = line[len("# mode: "):].strip()
+        elif line.startswith("# kernel "):
             run.release = line[len("# kernel "):].strip()
         elif line.startswith("# hooks: "):
             parts = line[len("# hooks: "):].split("\t")
@@ -95,9 +98,12 @@ def main(argv):
         name, _, path = arg.partition("=")
         runs.append((name, parse(path)))
     out = [INTRO]
-    head = [f"{name} ({run.release})" for name, run in runs]
+    head = [f"{name} ({run.release}){' [selection]' if run.mode == '--selection' else ''}" for name, run in runs]
     files = sorted({f for _, run in runs for f in run.files})
     out.append("## Tests: tool x kernel\n")
+    if any(run.mode == "--selection" for _, run in runs):
+        out.append("[selection]: only the tests CI runs there (`scripts/kernel-suite.sh --selection`: "
+                   "tags `kernel` and `e2e`, and whole files without either tag).\n")
     out.append("| bats file | " + " | ".join(head) + " |")
     out.append("| --- |" + " --- |" * len(runs))
     for f in files:
@@ -133,7 +139,7 @@ def main(argv):
                    f"| `{tool}` | | " + " | ".join(row) + " |")
     out.append("\n## How long each kernel took\n")
     for name, run in runs:
-        out.append(f"- {name} ({run.release}): {run.timing or 'no timing recorded'}")
+        out.append(f"- {name} ({run.release}, {run.mode or 'whole suite'}): {run.timing or 'no timing recorded'}")
     print("\n".join(out))
 
 
