@@ -355,3 +355,105 @@ TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE
     assert_eq "$expected" "$got" "events with ${args[$i]}"
   done
 }
+
+# ---- statistics, console, options ----
+
+@test "-T: the statistics equal the sums of the events printed; the top connections carry their bytes" {
+  start_conns
+  start_tool - $TI --json -T --netns "$CNS"
+  finish_conns
+  stop_tool
+  local t=$BATS_TEST_TMPDIR stats
+  stats=$(tool_out | jq -c 'select(.type == "stats")')
+  assert_eq "$(tool_out | jq -s 'map(select(.type == "event")) | length')" "$(jq .events <<<"$stats")" "events"
+  local ty
+  for ty in "${TYPES[@]}"; do
+    assert_eq "$(tool_out | jq -s "map(select(.type == \"event\" and .event == \"$ty\")) | length")" "$(jq ".by_type.$ty" <<<"$stats")" "$ty"
+  done
+  assert_eq "$(tool_out | jq -s 'map(select(.event == "SEND") | .bytes) | add')" "$(jq .bytes_sent <<<"$stats")" "bytes sent"
+  assert_eq "$(tool_out | jq -s 'map(select(.event == "RECEIVE") | .bytes) | add')" "$(jq .bytes_received <<<"$stats")" "bytes received"
+  assert_eq "$(tool_out | jq -s 'map(select(.event == "CONNECT" or .event == "ACCEPT")) | length')" "$(jq .connections_opened <<<"$stats")" "connections opened"
+  assert_eq "$(tool_out | jq -s 'map(select(.rtt_us != null and .rtt_us > 0) | .rtt_us) | max')" "$(jq .rtt_max_us <<<"$stats")" "max RTT"
+  assert_eq 0 "$(jq .connections_active <<<"$stats")" "connections still open"
+  assert_eq 20 "$(jq '.connections | length' <<<"$stats")" "connections listed (top 20)"
+  # the largest: the client's last IPv4 connection (1444 bytes sent, 2444 received)
+  assert_eq "1444 2444 $CLI_PID ticli" "$(jq -r '.connections[0] | "\(.tx_bytes) \(.rx_bytes) \(.pid) \(.comm)"' <<<"$stats")" "top connection"
+  assert_eq 0 "$(jq .lost_events <<<"$stats")" "lost events"
+}
+
+@test "the console shows the README's columns with host-order ports, IPv6 addresses, full state names and '-' where nothing applies" {
+  start_conns
+  start_tool - $TI -t -v --netns "$CNS" -e 0x21
+  finish_conns
+  stop_tool
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  local out
+  out=$(tool_out)
+  assert_eq "Filter rules configured:" "$(sed -n 1p <<<"$out")"
+  assert_eq "  Event mask: 0x21" "$(sed -n 2p <<<"$out")"
+  assert_eq "$(printf '%-12s %-16s %-6s %-6s %-15s %-22s %-22s %-12s %-6s %-6s %-8s %s' TIME COMM PID TID EVENT SADDR:SPORT DADDR:DPORT STATE CWND RTT BYTES DETAILS)" "$(sed -n 4p <<<"$out")" "header"
+  assert_eq "TCP Insight started. Press Ctrl-C to exit." "$(sed -n 5p <<<"$out")"
+  local sport row
+  sport=$(jq -r 'select(.ip == 6) | .sport' "$BATS_TEST_TMPDIR/cli.json" | tail -1)
+  row=$(grep -E "CONNECT +fd33::1:$sport " <<<"$out")
+  [[ "$row" =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\ +ticli\ +$CLI_PID\ +[0-9]+\ +CONNECT\ +fd33::1:$sport\ +fd33::2:$V6_PORT\ +ESTABLISHED\ +[0-9]+\ +[0-9]+\ +-\ +SYN_SENT-\>ESTABLISHED$ ]] || { echo "row: $row" >&2; return 1; }
+  row=$(grep -E "CLOSE +fd33::1:$sport " <<<"$out")
+  [[ "$row" == *" CLOSE "*"FIN_WAIT2->CLOSE" ]] || { echo "row: $row" >&2; return 1; }
+}
+
+@test "--netns keeps the events of that namespace's sockets; every JSON event names its namespace" {
+  start_conns
+  start_tool - $TI --json --netns "$SNS"
+  finish_conns
+  stop_tool
+  assert_eq $((N4 + N6)) "$(count '.event == "ACCEPT"')" "ACCEPT events"
+  assert_eq 0 "$(tool_out | jq -s "map(select(.type == \"event\" and .netns != $SINO)) | length")" "events of other namespaces"
+  assert_eq 0 "$(count '.event == "CONNECT"')" "CONNECT events (client namespace)"
+}
+
+@test "bad input exits 2 with one line: mask > 0xFFFF, state 13, min > max, bad address, ..." {
+  assert_refused 2 "tcp-insight: invalid --events '0x10000': expected a mask 0-0xFFFF (decimal, 0x hex or 0 octal)" $TI -e 0x10000
+  assert_refused 2 "tcp-insight: invalid --events '0x': expected a mask 0-0xFFFF (decimal, 0x hex or 0 octal)" $TI -e 0x
+  assert_refused 2 "tcp-insight: invalid --events '-1': expected a mask 0-0xFFFF (decimal, 0x hex or 0 octal)" $TI --events=-1
+  assert_refused 2 "tcp-insight: invalid --state '13': expected 1-12 or a TCP state name (ESTABLISHED, SYN_SENT, ..., NEW_SYN_RECV)" $TI -S 13
+  assert_refused 2 "tcp-insight: invalid range: --min-rtt 5 is greater than --max-rtt 4" $TI --min-rtt 5 --max-rtt 4
+  assert_refused 2 "tcp-insight: invalid range: --min-duration 10 is greater than --max-duration 9" $TI --max-duration 9 --min-duration 10
+  assert_refused 2 "tcp-insight: invalid range: --min-bytes 2 is greater than --max-bytes 1" $TI --min-bytes 2 --max-bytes 1
+  assert_refused 2 "tcp-insight: invalid --saddr '1.2.3': expected an IPv4 or IPv6 address" $TI -s 1.2.3
+  assert_refused 2 "tcp-insight: invalid --daddr 'fd33::g': expected an IPv4 or IPv6 address" $TI -d fd33::g
+  assert_refused 2 "tcp-insight: invalid --comm '0123456789abcdef': expected 1-15 characters of a process name" $TI -c 0123456789abcdef
+  assert_refused 2 "tcp-insight: invalid --sport '0': expected a port number 1-65535" $TI --sport 0
+  assert_refused 2 "tcp-insight: invalid --pid '0': expected a process ID 1-4194304" $TI -p 0
+  assert_refused 2 "tcp-insight: unexpected argument 'extra'; try 'tcp-insight --help'" $TI extra
+}
+
+@test "-e takes decimal, 0x hex and 0 octal; -S a number or a name; filters reach BPF as -D numbers" {
+  local m
+  for m in 99 0x63 0143; do
+    run --separate-stderr "$BCCNET_BIN/$TI" --print-bpf -e "$m"
+    assert_eq 0 "$status" "status with -e $m"
+    [[ "${lines[0]}" == *" -DEVENT_MASK=0x63 "* ]]
+  done
+  run --separate-stderr "$BCCNET_BIN/$TI" --print-bpf -S established -p 4242 -c ngi --sport 80 --min-rtt 1000 -s 10.1.2.3 -d fd00::1
+  assert_eq 0 "$status"
+  [[ "${lines[0]}" == *" -DFILTER_STATE=1 "* && "${lines[0]}" == *" -DFILTER_PID=4242 "* ]]
+  [[ "${lines[0]}" == *" -DFILTER_COMM_LEN=3 "* && "${lines[0]}" == *" -DFILTER_SPORT=80 "* ]]
+  [[ "${lines[0]}" == *" -DFILTER_MIN_RTT=1000ULL "* && "${lines[0]}" == *" -DFILTER_SADDR_FAMILY=2 "* ]]
+  [[ "${lines[0]}" == *" -DFILTER_DADDR_FAMILY=10 "* ]]
+  [[ "$output" != *"ngi"* && "$output" != *"10.1.2.3"* ]]
+  run --separate-stderr "$BCCNET_BIN/$TI" --print-bpf -S TCP_CLOSE_WAIT
+  [[ "${lines[0]}" == *" -DFILTER_STATE=8 "* ]]
+}
+
+@test "SIGTERM ends the tool cleanly: exit 0, statistics printed, nothing left attached" {
+  local ours left
+  start_tool - $TI -T -e 0x1
+  # the programs behind the tool's descriptors
+  ours=$(cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un | jq -sc .)
+  [ "$(jq length <<<"$ours")" -gt 0 ]
+  stop_tool TERM
+  assert_eq 0 "$TOOL_STATUS" "exit status"
+  tool_out | grep -q "=== TCP Insight Statistics ==="
+  left=$(bpftool prog show -j | jq -c --argjson ours "$ours" '[.[] | select(.id | IN($ours[])) | .id]')
+  assert_eq "[]" "$left" "our BPF programs after exit"
+}

@@ -163,6 +163,16 @@ assert_eq() {
   fi
 }
 
+# assert_refused STATUS MESSAGE TOOL ARGS...: the tool exits with STATUS, prints MESSAGE as
+# its only stderr line and nothing on stdout.
+assert_refused() {
+  local want_status=$1 message=$2 tool=$3; shift 3
+  run --separate-stderr "$BCCNET_BIN/$tool" "$@"
+  assert_eq "$want_status" "$status" "exit status of $tool $*"
+  assert_eq "$message" "$stderr" "stderr of $tool $*"
+  assert_eq "" "$output" "stdout of $tool $*"
+}
+
 # link_stat NS DEV FIELD: a counter of the device as the kernel keeps it
 # (FIELD as in `ip -j -s link`: rx.packets, tx.dropped, ...).
 link_stat() {
