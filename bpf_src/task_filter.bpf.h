@@ -43,25 +43,25 @@ static __always_inline u64 bccnet_mntns_id(void)
 }
 #endif
 
+/* Is key in the user's map, the inner map `set` (NULL: the slot is empty)? */
+static __always_inline bool bccnet_in_user_set(void *set, u64 key)
+{
+	return set && bpf_map_lookup_elem(set, &key);
+}
+
 /* The current process passes --cgroupmap and --mntnsmap (each when given). */
 static __always_inline bool bccnet_task_wanted(void)
 {
 	int zero = 0;
-	void *set;
-	u64 key;
 
-	(void)zero, (void)set, (void)key;
 #if FILTER_CGROUPMAP
-	set = (void *)cgroupmap.lookup(&zero); /* the user's map (slot 0) */
-	key = bpf_get_current_cgroup_id();
-	if (!set || !bpf_map_lookup_elem(set, &key))
+	if (!bccnet_in_user_set((void *)cgroupmap.lookup(&zero), bpf_get_current_cgroup_id()))
 		return false;
 #endif
 #if FILTER_MNTNSMAP
-	set = (void *)mntnsmap.lookup(&zero);
-	key = bccnet_mntns_id();
-	if (!set || !bpf_map_lookup_elem(set, &key))
+	if (!bccnet_in_user_set((void *)mntnsmap.lookup(&zero), bccnet_mntns_id()))
 		return false;
 #endif
+	(void)zero;
 	return true;
 }
