@@ -41,6 +41,9 @@
 #ifndef REASON_TCP_CSUM
 #define REASON_TCP_CSUM 0
 #endif
+#ifndef SNAPSHOT_EVERY_NS
+#define SNAPSHOT_EVERY_NS 1000000 /* received segments re-read the socket at most this often */
+#endif
 #ifndef HAVE_RX_SK
 #define HAVE_RX_SK 0 /* skb:kfree_skb passes the receiving socket (rx_sk) */
 #endif
@@ -232,6 +235,7 @@ static __always_inline void untrack(u64 sk)
 		return;
 	snapshot((const void *)sk, c);
 	c->end_ns = bpf_ktime_get_ns();
+	count_total(NW_TOT_CLOSED);
 	emit_conn(NW_EV_CLOSE, c);
 	conn_key(c, &key);
 	conn_by_tuple.delete(&key);
@@ -296,6 +300,7 @@ static __always_inline int on_accept_return(long fd)
 	c->pid = o.pid;
 	c->tid = o.tid;
 	__builtin_memcpy(c->comm, o.comm, sizeof(c->comm));
+	snapshot((const void *)sk, c);
 	emit_conn(NW_EV_OWNER, c);
 	return 0;
 }
@@ -391,8 +396,13 @@ static __always_inline void on_segment(u64 skb, struct nw_conn *c, const struct 
 
 	__sync_fetch_and_add(rx ? &c->counts.rx_packets : &c->counts.tx_packets, 1);
 	count_total(rx ? NW_TOT_RX_PACKETS : NW_TOT_TX_PACKETS);
-	snapshot((const void *)c->sk, c);
 	fill_packet(&p, c, s, rx);
+	/* A sent segment shows what TCP has just processed (a received one: what it had
+	 * before it), so sent ones always refresh; every state change is exact again. */
+	if (!rx || p.ts_ns - c->snap_ns > SNAPSHOT_EVERY_NS) {
+		c->snap_ns = p.ts_ns;
+		snapshot((const void *)c->sk, c);
+	}
 	if (!WANT_TIME) {
 		submit_packet(&p);
 		return;

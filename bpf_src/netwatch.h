@@ -62,6 +62,7 @@ struct nw_conn {
 	__u64 sk;
 	__u64 start_ns; /* bpf_ktime_get_ns() when tracking began */
 	__u64 end_ns;   /* TCP_CLOSE, 0 while open */
+	__u64 snap_ns;  /* when the extra fields were last read */
 	__u32 pid;      /* tgid of the process that called connect() or accept(); 0 unknown */
 	__u32 tid;
 	char comm[NW_COMM_LEN];
@@ -144,6 +145,7 @@ enum nw_total {
 	NW_TOT_BAD_SEQ,
 	NW_TOT_BAD_CSUM,
 	NW_TOT_NOT_TRACKED, /* connections refused: --max-conns entries in use */
+	NW_TOT_CLOSED,      /* connections untracked at TCP_CLOSE (NW_EV_CLOSE sent) */
 	NW_TOTALS,
 };
 

@@ -609,8 +609,12 @@ static void keep_closed(struct netwatch *nw, const struct nw_conn *c)
 
 static void on_conn(struct netwatch *nw, const struct nw_conn_event *e)
 {
-	if (e->type == NW_EV_CLOSE)
+	if (e->type == NW_EV_CLOSE) {
 		keep_closed(nw, &e->conn);
+		pthread_mutex_lock(&nw->lock);
+		nw->closes_seen++;
+		pthread_mutex_unlock(&nw->lock);
+	}
 	print_conn(e);
 }
 

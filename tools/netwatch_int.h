@@ -61,6 +61,8 @@ struct netwatch {
 	pthread_mutex_t lock; /* what the exporter thread reads: everything below */
 	pthread_cond_t polled; /* signalled after each drain of the ring buffer */
 	uint64_t polls;        /* drains so far */
+	uint64_t closes_seen;  /* NW_EV_CLOSE events handled */
+	uint64_t closes_waited; /* kernel close count a scrape last waited for */
 	int conns_fd, totals_fd, lost_fd;
 	struct loader *loader;
 	bool cong_state_tp; /* tcp:tcp_cong_state_set exists (-r fast/timeout counts) */

@@ -293,12 +293,23 @@ static void render_self(struct mbuf *b, const struct netwatch *nw, size_t nlive)
 	metrics_u64(b, "netwatch_build_info", l, 2, 1);
 }
 
-/* Waits (at most 250 ms) for the event loop to drain the ring buffer once more, so a
- * connection that left the kernel map is in the closed list when we look. */
+static uint64_t total(const struct netwatch *nw, int slot);
+
+/* A connection that left the kernel map must be in the closed list when we look: if the
+ * kernel closed more than the event loop has handled, wait (at most 250 ms, once per
+ * count: a lost event must not slow every scrape) for the loop to drain the ring again. */
 static void wait_for_drain(struct netwatch *nw)
 {
+	uint64_t closed = total(nw, NW_TOT_CLOSED), seen;
 	struct timespec until;
-	uint64_t seen;
+	bool behind;
+
+	pthread_mutex_lock(&nw->lock);
+	behind = closed > nw->closes_seen && closed != nw->closes_waited;
+	nw->closes_waited = closed;
+	pthread_mutex_unlock(&nw->lock);
+	if (!behind)
+		return;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += 250000000;
