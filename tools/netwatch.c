@@ -40,12 +40,12 @@ static const char usage[] =
 	"  -l, --listen [ADDR:]PORT  serve Prometheus metrics on /metrics (bare PORT: 127.0.0.1)\n"
 	"      --data-dir DIR     write connects.log, packets.log and err.log into DIR\n"
 	"      --max-conns N      connections tracked at once (default 10240); more are counted\n"
-	"  -?, --usage            a short usage message\n" CLI_COMMON_HELP
+	"      --usage            a short usage message (-? is --help)\n" CLI_COMMON_HELP
 	"\nSOCK is the kernel's struct sock; RX is 1 for received segments. With -t,\n"
 	"received: IP_TIME netif_receive_skb->tcp_probe, TCP_TIME tcp_probe->copy to the\n"
 	"application; sent: MAC_TIME net_dev_queue->net_dev_start_xmit; '-' where no hook.\n"
 	"\nEXAMPLES:\n"
-	"  netwatch                    # every segment of every new TCP connection\n"
+	"  netwatch                    # every TCP connection and each of its segments\n"
 	"  netwatch -s 80 -i           # connections on local port 80, with HTTP lines\n"
 	"  netwatch -x -r -l 9100      # extra fields and retransmits, metrics on :9100\n"
 	"  netwatch -e --data-dir data # bad segments; the original's log files in data/\n";
