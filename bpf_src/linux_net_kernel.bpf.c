@@ -185,21 +185,51 @@ static __always_inline bool key_matches(const struct lnk_pkt_key *k)
 	       (k->daddr[0] == FILTER_ADDR0 && k->daddr[1] == FILTER_ADDR1);
 }
 
-/* The namespace of the socket when the stage knows it, else of the device. */
-/* -p before anything else where the stage knows the socket: its two ports
- * (remote skc_dport, network order, and local skc_num) in one read. */
-static __always_inline bool sock_ports_match(const void *sk)
-{
-	u16 ports[2];
+/*
+ * Where the stage knows the socket, -p and -i look at the socket's own
+ * endpoints first (they are the segment's, turned round or not): its
+ * remote and local IPv4 addresses and ports in one read (or the IPv6
+ * addresses in a second), before any sk_buff or map is touched. Only a
+ * quick "no": what passes is checked again on the segment.
+ */
+#define SKC_SPAN_START LNK_MIN(OFF_SKC_DADDR, OFF_SKC_RCV_SADDR)
+#define SKC_SPAN_END (LNK_MAX(OFF_SKC_DPORT, OFF_SKC_NUM) + 2)
+#define SKC_SPAN_LEN (SKC_SPAN_END - SKC_SPAN_START)
+#define SKC_SPAN_OK (SKC_SPAN_LEN > 0 && SKC_SPAN_LEN <= 32)
+#define SKC_FIELD(dst, span, off) __builtin_memcpy(&(dst), (span) + (off) - SKC_SPAN_START, sizeof(dst))
 
-	if (!FILTER_PORT)
+static __always_inline bool sock_v6_matches(const void *sk)
+{
+	u64 addrs[2][2];
+
+	if (OFF_SKC_V6_RCV_SADDR != OFF_SKC_V6_DADDR + 16)
 		return true;
-	if (OFF_SKC_NUM != OFF_SKC_DPORT + 2)
-		return true; /* not adjacent on this kernel: the full check follows */
-	READ_AT(ports, sk, OFF_SKC_DPORT);
-	return bpf_ntohs(ports[0]) == FILTER_PORT || ports[1] == FILTER_PORT;
+	READ_AT(addrs, sk, OFF_SKC_V6_DADDR);
+	return (addrs[0][0] == FILTER_ADDR0 && addrs[0][1] == FILTER_ADDR1) ||
+	       (addrs[1][0] == FILTER_ADDR0 && addrs[1][1] == FILTER_ADDR1);
 }
 
+static __always_inline bool sock_may_match(const void *sk)
+{
+	unsigned char span[SKC_SPAN_OK ? SKC_SPAN_LEN : 1];
+	u32 daddr, saddr;
+	u16 dport_be, num;
+
+	if ((!FILTER_PORT && !FILTER_FAMILY) || !SKC_SPAN_OK)
+		return true; /* no filter, or fields far apart on this kernel: the full check follows */
+	READ_AT(span, sk, SKC_SPAN_START);
+	SKC_FIELD(dport_be, span, OFF_SKC_DPORT);
+	SKC_FIELD(num, span, OFF_SKC_NUM);
+	if (FILTER_PORT && bpf_ntohs(dport_be) != FILTER_PORT && num != FILTER_PORT)
+		return false;
+	if (FILTER_FAMILY == 6)
+		return sock_v6_matches(sk);
+	SKC_FIELD(daddr, span, OFF_SKC_DADDR);
+	SKC_FIELD(saddr, span, OFF_SKC_RCV_SADDR);
+	return FILTER_FAMILY != 4 || daddr == (u32)FILTER_ADDR0 || saddr == (u32)FILTER_ADDR0;
+}
+
+/* The namespace of the socket when the stage knows it, else of the device. */
 static __always_inline u32 where_netns(const struct where *w)
 {
 	void *net = NULL;
@@ -380,7 +410,7 @@ static __always_inline int on_sock_skb(u8 stage, const void *sk, const void *skb
 	struct lnk_pkt_key k = {};
 	u64 key = (u64)sk;
 
-	if (!sock_ports_match(sk))
+	if (!sock_may_match(sk))
 		return 0;
 	if (on_skb(stage, skb, sk, NH_FROM_OFFSET, true, &k))
 		sock_last.update(&key, &k);
@@ -468,7 +498,7 @@ static __always_inline int on_data_ready(const void *sk)
 	struct where w = { .sk = sk, .stage = LNK_SOCK_DEF_READABLE };
 	u16 protocol;
 
-	if (!sock_ports_match(sk))
+	if (!sock_may_match(sk))
 		return 0;
 	if (take_last_segment(sk, &k)) {
 		report(&k, &w);
@@ -501,7 +531,7 @@ RAW_TRACEPOINT_PROBE(skb_copy_datagram_iovec)
 	struct where w = { .skb = skb, .stage = LNK_SKB_COPY_DATAGRAM_IOVEC,
 			   .aux = (u32)ctx->args[1] };
 
-	if (!parse_skb(skb, NH_FROM_OFFSET, &k, &w.tcp_flags))
+	if (!parse_skb(skb, NH_FROM_OFFSET, &k, &w.tcp_flags) || !key_matches(&k))
 		return 0;
 	READ_AT(w.sk, skb, OFF_SKB_SK);
 	report(&k, &w);
@@ -516,6 +546,8 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
 	struct lnk_pkt_key k = {};
 
 	if (!parse_skb(skb, NH_FROM_OFFSET, &k, &w.tcp_flags))
+		return 0;
+	if (!key_matches(&k))
 		return 0;
 	if (KFREE_HAS_REASON)
 		w.aux = (u32)ctx->args[2];
@@ -533,7 +565,7 @@ static __always_inline int on_tcp_send(const struct where *w, u32 seq, u32 ack, 
 {
 	struct lnk_pkt_key k = {};
 
-	if (!sock_ports_match(w->sk) || !key_from_sock(w->sk, false, &k))
+	if (!sock_may_match(w->sk) || !key_from_sock(w->sk, false, &k))
 		return 0;
 	k.seq = seq;
 	k.ack_seq = ack;
