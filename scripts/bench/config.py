@@ -108,7 +108,7 @@ TOOLS = {
     },
     "linux_net_kernel": {
         "startup_args": [],
-        "peers": ["tcpdrop", "tcpretrans"],  # the seed's own Python tool is not packaged
+        "peers": ["tcpretrans"],  # the seed's own Python tool is not packaged
         "hook_peer": None,
         # iperf3 on lo (port 5201) and short connections (port 5301): every
         # receive stage this kernel offers; the kprobe stages where it has them.
@@ -122,7 +122,7 @@ TOOLS = {
         },
         "workload": ["tcp"],
         "overhead": ["-s", "-p", "5201"],
-        "overhead_peer": [SBIN + "tcpdrop-bpfcc"],
+        "overhead_peer": [SBIN + "tcpretrans-bpfcc"],
         "aggregating": True,
     },
 }

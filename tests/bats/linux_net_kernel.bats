@@ -207,6 +207,21 @@ check_acks() {
   [ "$(events | jq -s "[.[] | select(.sport == $lport2 and .len == 211)] | length")" -ge 3 ]
 }
 
+@test "--netns keeps exactly the segments of that namespace, and every event names it" {
+  setup_pair
+  start_server "$SRV4" "$PORT"
+  start_tool - "$TOOL" --json -p "$PORT" --netns "$SRV"
+  flow "$SRV4" "$PORT" "${SIZES[@]}"
+  sleep 0.5
+  stop_tool
+  local ino
+  ino=$(stat -L -c %i "/run/netns/$SRV")
+  assert_eq 0 "$(events | jq -s "[.[] | select(.netns != $ino)] | length")" "events of other namespaces"
+  # What the client namespace received (the server's segments) is not there; the server's side is.
+  assert_eq 0 "$(events | jq -s "[.[] | select(.sport == $PORT and .dport == $LPORT)] | length")" "client-side receives"
+  assert_eq "${#SIZES[@]}" "$(data_at netif_receive_skb | wc -l)" "data segments received by the server"
+}
+
 @test "-s counts every segment at netif_receive_skb: equal to the veths' RX packets" {
   setup_pair tcp-only
   start_server "$SRV4" "$PORT"
