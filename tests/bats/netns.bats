@@ -17,6 +17,17 @@ setup() {
   N3_INO=$(stat -L -c %i "/run/netns/$N3")
 }
 
+# ns_entered PID TYPE: bounded wait until process PID has left our TYPE (net, mnt)
+# namespace: `ip netns exec` and `unshare` need a moment before they exec.
+ns_entered() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ "$(stat -L -c %i "/proc/$1/ns/$2" 2>/dev/null || echo gone)" != "$(stat -L -c %i /proc/self/ns/$2)" ] && return 0
+    sleep 0.1
+  done
+  echo "# process $1 never left our $2 namespace" >&3; return 1
+}
+
 # ns_pid NS: a process living in NS (for --netns pid:PID).
 ns_pid() { ip netns pids "$1" | head -n 1; }
 
@@ -139,7 +150,7 @@ rows() { tool_out | jq -s "[.[] | select(.type == \"connection\") | select($1)] 
 @test "tcp_bytes --netns pid:PID counts only that namespace's sockets" {
   local keeper
   start_bg keeper ip netns exec "$N3" sleep 60
-  sleep 0.2
+  ns_entered "$keeper" net
   start_tool - tcp_bytes --json -i 60 --netns "pid:$keeper"
   churn_in "$N2" 7 1009 a
   churn_in "$N3" 11 1013 b
@@ -197,7 +208,7 @@ teardown() {
   local map keeper mntns
   pinned_set map
   start_bg keeper unshare -m sleep 60
-  sleep 0.3
+  ns_entered "$keeper" mnt
   mntns=$(stat -L -c %i "/proc/$keeper/ns/mnt")
   bpftool map update pinned "$map" key hex $(le64 "$mntns") value hex $(le64 1)
   start_tool - tcp_bytes --json -i 60 --mntnsmap "$map"
