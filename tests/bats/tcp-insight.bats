@@ -41,6 +41,7 @@ one_namespace() {
   for a in 10.233.1.1/32 10.233.1.2/32 fd34::1/128 fd34::2/128; do
     ip -n "$SNS" addr add "$a" dev lo
   done
+  ip -n "$SNS" link set lo mtu 1500 # segments of a real link's size: losses that matter
   CNS=$SNS
   CINO=$SINO
   CDEV=lo
