@@ -31,8 +31,8 @@ churn_round() {
   wait_file "$t/srv$r.pid"
   start_bg cli ip netns exec "$CNS" python3 "$HELPERS/churn_peer.py" client chcli \
     "$t/cli$r.pid" "$t/done$r" $N "$bytes" 10.232.0.2:$V4_PORT "[fd32::2]:$V6_PORT" >"$t/client$r.json"
-  wait_exit "$cli"
-  wait_exit "$srv"
+  wait_exit "$cli" || { echo "# client of round $r failed" >&3; return 1; }
+  wait_exit "$srv" || { echo "# server of round $r: $(cat "$t/server$r.json")" >&3; return 1; }
   printf -v "SRV_PID_$r" '%s' "$(cat "$t/srv$r.pid")"
   printf -v "CLI_PID_$r" '%s' "$(cat "$t/cli$r.pid")"
 }
