@@ -4,7 +4,7 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
-TOOLS=(tun_ring_monitor nic_throughput tcp_connection tcp_bytes tcp_inerrs linux_net_kernel tcp-insight)
+TOOLS=(tun_ring_monitor nic_throughput tcp_connection tcp_bytes tcp_inerrs linux_net_kernel tcp-insight netwatch)
 
 # Arguments each tool needs to get past option checks.
 args_for() { [ "$1" = nic_throughput ] && echo "-n lo"; true; }

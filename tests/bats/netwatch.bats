@@ -69,14 +69,17 @@ check_family() {
   assert_eq 0 "$(tool_out | jq -s '.[] | select(.type == "summary") | .lost_events')" "lost events"
 }
 
+# bats test_tags=e2e
 @test "a client sending N and receiving M bytes over IPv4: its process, role, ends, segments and exact bytes" {
   check_family 10.241.0.2 $PORT4 10.241.0.1
 }
 
+# bats test_tags=kernel
 @test "a client sending N and receiving M bytes over IPv6: its process, role, ends, segments and exact bytes" {
   check_family fd41::2 $PORT6 fd41::1
 }
 
+# bats test_tags=kernel
 @test "the server side: accept() gives the server's PID and COMM; console rows in the original's columns" {
   start_tool - $TOOL --netns "$SNS" -s $PORT4
   exchange 10.241.0.2 $PORT4
@@ -95,6 +98,7 @@ check_family() {
   assert_eq "$rows" "$(tool_out | grep -c '^0x')" "every packet row in the original's layout"
 }
 
+# bats test_tags=e2e
 @test "the exporter: exact bytes while open and after close, HELP/TYPE for every family, promtool finds nothing" {
   start_tool - $TOOL --netns "$SNS" -s $PORT4 -l $METRICS_PORT
   exchange 10.241.0.2 $PORT4 1 3 &
@@ -250,6 +254,7 @@ start_http_server() {
 # http_rows JQ_CONDITION: HTTP events matching.
 http_rows() { tool_out | jq -c "select(.type == \"http\") | select($1)"; }
 
+# bats test_tags=kernel
 @test "-i: request and status lines of a small and a 1 MiB response, in both directions, on the right connection" {
   start_http_server
   start_tool - $TOOL --json -i --netns "$CNS" -d $PORT4
@@ -521,6 +526,7 @@ PY
 
 # ---- -t: layer times ----
 
+# bats test_tags=kernel
 @test "-t: every segment of a flow has a time for each layer its path has a hook for, '-' elsewhere, plausible values" {
   start_tool - $TOOL --json -t --netns "$CNS" -d $PORT4
   local t0 t1
