@@ -47,6 +47,9 @@
 #ifndef HAVE_RX_SK
 #define HAVE_RX_SK 0 /* skb:kfree_skb passes the receiving socket (rx_sk) */
 #endif
+#ifndef ERR_SOCK_FROM_PROBE
+#define ERR_SOCK_FROM_PROBE 0 /* -e without rx_sk: the socket from tcp:tcp_probe */
+#endif
 
 /* Stable ABI: include/net/tcp_states.h, enum tcp_ca_state. */
 #define TCP_ESTABLISHED 1
@@ -461,6 +464,8 @@ RAW_TRACEPOINT_PROBE(netif_receive_skb)
 	unsigned char *data;
 	struct nw_conn *c;
 
+	if (ERR_SOCK_FROM_PROBE)
+		badseg_forget_skb(skb);
 	READ_AT(data, skb, OFF_SKB_DATA); /* the network header: the link layer is pulled */
 	if (!tcp_seg_parse(&s, data, NULL, skb_l3proto((const void *)skb)))
 		return 0;
@@ -504,17 +509,25 @@ RAW_TRACEPOINT_PROBE(net_dev_xmit)
  * TCP time known); the copy to the application comes as its own event
  * (a segment can be merged into the one queued before it, so user space
  * matches copies to segments by sequence number). */
-RAW_TRACEPOINT_PROBE(tcp_probe)
+static __always_inline void stamp_probe(u64 skb)
 {
-	u64 skb = ctx->args[1] + 1;
 	struct nw_packet_event *p = stamping.lookup(&skb);
 
 	if (!p)
-		return 0;
+		return;
 	p->stamp[1] = bpf_ktime_get_ns();
 	p->stamped |= 2 | (p->payload ? NW_AWAITS_COPY : 0);
 	submit_packet(p);
 	stamping.delete(&skb);
+}
+
+/* -t, and -e where kfree_skb has no rx_sk (tcp_badseg.bpf.h). */
+RAW_TRACEPOINT_PROBE(tcp_probe)
+{
+	if (ERR_SOCK_FROM_PROBE)
+		badseg_remember_sock(ctx->args[0], ctx->args[1]);
+	if (WANT_TIME)
+		stamp_probe(ctx->args[1] + 1);
 	return 0;
 }
 
@@ -593,8 +606,7 @@ static __always_inline void report_error(struct nw_conn *c, const struct tcp_seg
 	events.ringbuf_submit(e, bccnet_submit_flags());
 }
 
-/* args: skb, location, reason (and rx_sk since Linux 6.8). Kernels without rx_sk
- * see errors only on segments dropped before TCP found their socket, or with --netns. */
+/* args: skb, location, reason (and rx_sk since Linux 6.8). */
 RAW_TRACEPOINT_PROBE(kfree_skb)
 {
 	u64 skb = ctx->args[0], sk;
@@ -605,7 +617,8 @@ RAW_TRACEPOINT_PROBE(kfree_skb)
 	if (reason < 0 ||
 	    !tcp_seg_of_skb(&s, (const void *)skb, skb_l3proto((const void *)skb)))
 		return 0;
-	sk = HAVE_RX_SK ? ctx->args[3] : 0; /* the socket the kernel found (Linux 6.8+) */
+	/* The socket the kernel found: rx_sk (Linux 6.8+), else tcp_probe's. */
+	sk = HAVE_RX_SK ? ctx->args[3] : ERR_SOCK_FROM_PROBE ? badseg_probed_sock(skb) : 0;
 	c = sk ? conns.lookup(&sk) : NULL;
 	if (!c) {
 		/* Before the socket lookup: skb->dev is still set (TCP clears it after). */

@@ -143,3 +143,52 @@ static __always_inline int badseg_verdict(const void *skb, u32 reason, u32 csum_
 	wanted = badseg_reasons.lookup(&reason);
 	return wanted && *wanted ? (int)reason : -1;
 }
+
+/*
+ * The receiving socket on kernels whose skb:kfree_skb has no rx_sk (before 6.8):
+ * tcp:tcp_probe(sk, skb) starts tcp_rcv_established, where an established socket
+ * checks a segment, and the drop follows on the same CPU. The socket is remembered
+ * for that skb until the drop, or until a new skb enters the stack at the same
+ * address (net:netif_receive_skb: skbs are recycled).
+ */
+struct badseg_skb_sock {
+	u64 skb;
+	u64 sk;
+};
+BPF_PERCPU_ARRAY(badseg_rx_sock, struct badseg_skb_sock, 1);
+
+/* tcp:tcp_probe(sk, skb) */
+static __always_inline void badseg_remember_sock(u64 sk, u64 skb)
+{
+	int zero = 0;
+	struct badseg_skb_sock *s = badseg_rx_sock.lookup(&zero);
+
+	if (s) {
+		s->sk = sk;
+		s->skb = skb;
+	}
+}
+
+/* net:netif_receive_skb(skb) */
+static __always_inline void badseg_forget_skb(u64 skb)
+{
+	int zero = 0;
+	struct badseg_skb_sock *s = badseg_rx_sock.lookup(&zero);
+
+	if (s && s->skb == skb)
+		s->skb = 0;
+}
+
+/* skb:kfree_skb: the socket tcp_probe named for this skb, or 0; forgets it either way. */
+static __always_inline u64 badseg_probed_sock(u64 skb)
+{
+	int zero = 0;
+	struct badseg_skb_sock *s = badseg_rx_sock.lookup(&zero);
+	u64 sk;
+
+	if (!s || s->skb != skb)
+		return 0;
+	sk = s->sk;
+	s->skb = 0;
+	return sk;
+}

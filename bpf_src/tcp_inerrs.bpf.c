@@ -98,50 +98,22 @@ static __always_inline void submit(struct tie_event *draft)
 }
 
 #if SOCK_FROM == TIE_SOCK_FROM_TCP_PROBE
-/* Kernels without rx_sk: tcp:tcp_probe(sk, skb) starts tcp_rcv_established,
- * where an established socket checks a segment, and the drop follows on the
- * same CPU. The socket is remembered for that skb until it is freed or a new
- * skb enters the stack at the same address (skbs are recycled). */
-struct skb_sock {
-	u64 skb;
-	u64 sk;
-};
-BPF_PERCPU_ARRAY(rx_sock, struct skb_sock, 1);
-
+/* Kernels without rx_sk: the socket tcp:tcp_probe named (tcp_badseg.bpf.h). */
 RAW_TRACEPOINT_PROBE(tcp_probe)
 {
-	int zero = 0;
-	struct skb_sock *s = rx_sock.lookup(&zero);
-
-	if (s) {
-		s->sk = ctx->args[0];
-		s->skb = ctx->args[1];
-	}
+	badseg_remember_sock(ctx->args[0], ctx->args[1]);
 	return 0;
 }
 
 RAW_TRACEPOINT_PROBE(netif_receive_skb)
 {
-	int zero = 0;
-	struct skb_sock *s = rx_sock.lookup(&zero);
-
-	if (s && s->skb == ctx->args[0])
-		s->skb = 0;
+	badseg_forget_skb(ctx->args[0]);
 	return 0;
 }
 
-/* The socket tcp_probe named for this skb, or NULL; forgets it either way. */
 static __always_inline void *receiving_sock(void *skb, void *rx_sk)
 {
-	int zero = 0;
-	struct skb_sock *s = rx_sock.lookup(&zero);
-	u64 sk;
-
-	if (!s || s->skb != (u64)skb)
-		return NULL;
-	sk = s->sk;
-	s->skb = 0;
-	return (void *)sk;
+	return (void *)badseg_probed_sock((u64)skb);
 }
 #define RX_SK(args) NULL
 #elif SOCK_FROM == TIE_SOCK_FROM_RX_SK

@@ -24,7 +24,7 @@ extern const char netwatch_bpf_text[];
 #define HEADER_FMT "%-22s %-10s %-10s %-10s %-10s %-10s %-5s %s\n"
 #define CONNECTS_EVERY_NS 1000000000ull
 
-enum { OPT_DATA_DIR = 2000, OPT_MAX_CONNS, OPT_USAGE };
+enum { OPT_DATA_DIR = 2000, OPT_MAX_CONNS, OPT_USAGE, OPT_TCP_PROBE };
 
 static const char usage[] =
 	"Usage: netwatch [OPTIONS]\n"
@@ -40,6 +40,8 @@ static const char usage[] =
 	"  -l, --listen [ADDR:]PORT  serve Prometheus metrics on /metrics (bare PORT: 127.0.0.1)\n"
 	"      --data-dir DIR     write connects.log, packets.log and err.log into DIR\n"
 	"      --max-conns N      connections tracked at once (default 10240); more are counted\n"
+	"      --tcp-probe        -e: find a bad segment's socket through tcp:tcp_probe even where\n"
+	"                         skb:kfree_skb has rx_sk (the way of kernels before 6.8)\n"
 	"      --usage            a short usage message (-? is --help)\n" CLI_COMMON_HELP
 	"\nSOCK is the kernel's struct sock; RX is 1 for received segments. With -t,\n"
 	"received: IP_TIME netif_receive_skb->tcp_probe, TCP_TIME tcp_probe->copy to the\n"
@@ -108,6 +110,7 @@ static void parse_options(int argc, char **argv, struct nw_options *o)
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "usage", no_argument, NULL, OPT_USAGE },
+		{ "tcp-probe", no_argument, NULL, OPT_TCP_PROBE },
 		CLI_COMMON_LONG_OPTS,
 		{ 0 },
 	};
@@ -130,6 +133,7 @@ static void parse_options(int argc, char **argv, struct nw_options *o)
 		case OPT_DATA_DIR: o->data_dir = optarg; break;
 		case OPT_MAX_CONNS: o->max_conns = parse_max_conns(optarg); break;
 		case OPT_USAGE: fputs(short_usage, stdout); exit(0);
+		case OPT_TCP_PROBE: o->tcp_probe = true; break;
 		case ':': usage_error("option '%s' needs a value; try 'netwatch --help'", argv[optind - 1]);
 		case '?': usage_error("unknown option '%s'; try 'netwatch --help'", argv[optind - 1]);
 		default:
@@ -178,7 +182,8 @@ static void add_layout(struct cflags *cf, struct btf_query *btf)
 
 static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
-	const struct nw_options *o = &((struct netwatch *)self)->opts;
+	struct netwatch *nw = self;
+	const struct nw_options *o = &nw->opts;
 
 	cflags_add(cf, "-DFILTER_SPORT=%u", o->sport);
 	cflags_add(cf, "-DFILTER_DPORT=%u", o->dport);
@@ -188,9 +193,11 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 	if (o->err) {
 		long off;
 
+		nw->rx_sk = !o->tcp_probe &&
+			    btf_query_offset(btf, "trace_event_raw_kfree_skb", "rx_sk", &off) == 0;
 		cflags_enum(cf, btf, "REASON_TCP_CSUM", "skb_drop_reason", "SKB_DROP_REASON_TCP_CSUM");
-		cflags_add(cf, "-DHAVE_RX_SK=%d",
-			   btf_query_offset(btf, "trace_event_raw_kfree_skb", "rx_sk", &off) == 0);
+		cflags_add(cf, "-DHAVE_RX_SK=%d", nw->rx_sk);
+		cflags_add(cf, "-DERR_SOCK_FROM_PROBE=%d", !nw->rx_sk);
 	}
 	add_layout(cf, btf);
 	return 0;
@@ -292,7 +299,7 @@ static int attach_http(struct loader *l)
 static int attach_time(struct loader *l)
 {
 	if (attach_raw(l, "net", "net_dev_start_xmit") || attach_raw(l, "net", "net_dev_xmit") ||
-	    attach_raw(l, "tcp", "tcp_probe") || attach_raw(l, "skb", "skb_copy_datagram_iovec"))
+	    attach_raw(l, "skb", "skb_copy_datagram_iovec"))
 		return -1;
 	return 0;
 }
@@ -354,6 +361,9 @@ static int attach(void *self, struct loader *l)
 		return -1;
 	if ((o->retrans && attach_retrans(nw, l)) || (o->http && attach_http(l)) ||
 	    (o->time && attach_time(l)))
+		return -1;
+	/* -t stamps there; -e finds the socket there where kfree_skb has no rx_sk. */
+	if ((o->time || (o->err && !nw->rx_sk)) && attach_raw(l, "tcp", "tcp_probe"))
 		return -1;
 	return start_outputs(nw);
 }

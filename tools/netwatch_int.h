@@ -22,6 +22,7 @@
 struct nw_options {
 	struct common_opts common;
 	bool all, err, http, retrans, time, extra;
+	bool tcp_probe; /* --tcp-probe: -e finds sockets through tcp:tcp_probe even with rx_sk */
 	uint16_t sport, dport;
 	const char *data_dir;
 	bool listen;
@@ -66,6 +67,7 @@ struct netwatch {
 	int conns_fd, totals_fd, lost_fd;
 	struct loader *loader;
 	bool cong_state_tp; /* tcp:tcp_cong_state_set exists (-r fast/timeout counts) */
+	bool rx_sk;         /* skb:kfree_skb has rx_sk (Linux 6.8+) */
 	/* Connections closed since the last scrape (all of them with -a). */
 	struct nw_conn *closed;
 	uint8_t *closed_scraped;
