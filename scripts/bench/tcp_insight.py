@@ -79,10 +79,11 @@ class Bench:
 def probe_cost(b):
     """ns/run of every program on tcp_probe, all attached at once, one iperf3 run."""
     mons = [("empty raw tracepoint program", Monitor(
-        "floor", ["python3", os.path.join(HERE, "floor.py"), "raw:tcp_probe", "tp:tcp:tcp_probe"],
+        "floor", ["/usr/bin/python3", os.path.join(HERE, "floor.py"), "raw:tcp_probe", "tp:tcp:tcp_probe"],
         ("stderr", "^Tracing")))]
     mons[0][1].wait_ready(60)
     for label, args in (("-e 0x7e7f (all but CWND_CHANGE, RTT_UPDATE)", ["-e", "0x7e7f"]),
+                        ("-e 0x2000 (SACK only: no per-socket state)", ["-e", "0x2000"]),
                         ("every event", []),
                         ("-e 0x63 (CONNECT, ACCEPT, CLOSE, RESET)", ["-e", "0x63"])):
         mons.append((label, b.tool(args + ["--json"], label=label)))
@@ -126,6 +127,13 @@ def throughput(b):
     return {k: statistics.median([x for x in v if x]) for k, v in res.items()}, events
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(path):
     last = {}
     with open(path) as f:
@@ -146,9 +154,10 @@ def event_rate(b):
         b.iperf(b.args.seconds, extra)
         took = time.monotonic() - t0
         time.sleep(0.5)
+        cpu = cpu_seconds(m.proc.pid)
         m.stop()
         s = summary(out)
-        rows.append((rate, s.get("events", 0), s.get("lost_events", 0), took))
+        rows.append((rate, s.get("events", 0), s.get("lost_events", 0), took, cpu))
     return rows
 
 
@@ -184,9 +193,11 @@ def main():
             ", ".join("%d (lost %d)" % (e.get("events", 0), e.get("lost_events", 0)) for e in evs)))
         log("event rate")
         print("\n## Events kept up with (iperf3 -l 256 at a write rate; every event type)\n")
-        print("| writes/s asked | events written | events/s | lost |\n| --- | --- | --- | --- |")
-        for rate, n, lost, took in event_rate(b):
-            print("| %s | %d | %.0f | %d |" % (rate or "unlimited", n, n / took, lost))
+        print("| writes/s asked | events written | events/s | lost | tool CPU s | µs CPU per event |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for rate, n, lost, took, cpu in event_rate(b):
+            print("| %s | %d | %.0f | %d | %.2f | %.1f |" % (rate or "unlimited", n, n / took, lost,
+                                                          cpu, cpu * 1e6 / n if n else 0))
     finally:
         b.cleanup()
         run(["sysctl", "-q", "kernel.bpf_stats_enabled=%s" % stats_before])
