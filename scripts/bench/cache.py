@@ -29,6 +29,9 @@ TOOLS = {
     "tcp_inerrs": [],
     "nic_throughput": ["-n", "lo"],
     "tun_ring_monitor": [],
+    "linux_net_kernel": [],
+    "tcp-insight": [],
+    "netwatch": [],
 }
 PEERS = {
     # stdbuf: its header goes to a pipe, block-buffered, until the first event.
@@ -75,7 +78,7 @@ def measure_tool(args, tool, tmp):
         env = env_with(d)
         rows["miss"].append(one_run(tool, bccnet_cmd(args.build, tool), ready, env))
         rows["hit"].append(one_run(tool, bccnet_cmd(args.build, tool), ready, env))
-        if args.baseline:
+        if args.baseline and os.path.exists(os.path.join(args.baseline, tool)):
             rows["baseline"].append(one_run(tool, bccnet_cmd(args.baseline, tool), ready, env))
         shutil.rmtree(d)
     return rows
@@ -122,7 +125,7 @@ def main():
         rows = measure_tool(args, tool, tmp)
         print(fmt(tool + ": hit", median_row(rows["hit"])))
         print(fmt(tool + ": miss", median_row(rows["miss"])))
-        if args.baseline:
+        if rows["baseline"]:
             print(fmt(tool + ": before the cache", median_row(rows["baseline"])), flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
