@@ -58,16 +58,21 @@ size_t json_escape(const char *in, char *out, size_t outlen)
 		char tmp[8];
 		const char *piece = tmp;
 
+		if (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\') {
+			/* the usual byte, copied as is: no printf per character (JSON output speed) */
+			if (n + 1 < outlen)
+				out[n] = (char)*p;
+			n++;
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			snprintf(tmp, sizeof(tmp), "\\%c", *p);
 		else if (*p == '\n')
 			piece = "\\n";
 		else if (*p == '\t')
 			piece = "\\t";
-		else if (*p < 0x20 || *p == 0x7f)
-			snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
 		else
-			snprintf(tmp, sizeof(tmp), "%c", *p);
+			snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
 		for (const char *c = piece; *c; c++, n++)
 			if (n + 1 < outlen)
 				out[n] = *c;
