@@ -125,6 +125,22 @@ TOOLS = {
         "overhead_peer": [SBIN + "tcpretrans-bpfcc"],
         "aggregating": True,
     },
+    # Its own deeper run (tcp_probe against empty programs, event rate kept up with):
+    # scripts/bench/tcp_insight.py.
+    "tcp-insight": {
+        "startup_args": [],
+        "peers": ["tcpstates", "tcpretrans"],  # tcpcong, tcprtt: parts of it (tcprtt needs kprobes)
+        "hook_peer": [SBIN + "tcpstates-bpfcc"],
+        "cost": {
+            "(every event)": ["--json"],
+            "-e 0x7e7f (all but CWND_CHANGE, RTT_UPDATE)": ["-e", "0x7e7f", "--json"],
+            "--dport 1 (filter rejects)": ["--dport", "1", "--json"],
+        },
+        "workload": ["tcp"],
+        "overhead": ["--json"],
+        "overhead_peer": [SBIN + "tcpretrans-bpfcc"],
+        "aggregating": False,
+    },
 }
 
 # Full run and --quick run.

@@ -26,6 +26,33 @@ static void test_uint_range(void **state)
 	}
 }
 
+/* -e MASK of tcp-insight: C notation, as strtoul(s, NULL, 0) reads it, digits only. */
+static void test_uint_c(void **state)
+{
+	unsigned long long v = 7;
+
+	(void)state;
+	assert_int_equal(parse_uint_c("99", 0xffff, &v), 0);
+	assert_int_equal(v, 99);
+	assert_int_equal(parse_uint_c("0x63", 0xffff, &v), 0);
+	assert_int_equal(v, 0x63);
+	assert_int_equal(parse_uint_c("0X1C", 0xffff, &v), 0);
+	assert_int_equal(v, 0x1c);
+	assert_int_equal(parse_uint_c("0143", 0xffff, &v), 0);
+	assert_int_equal(v, 0x63);
+	assert_int_equal(parse_uint_c("0", 0xffff, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_uint_c("0xFFFF", 0xffff, &v), 0);
+	assert_int_equal(v, 0xffff);
+	const char *bad[] = { "", "0x", "0x-1", "0x 1", "-1", "+1", " 1", "0x10000", "65536",
+			      "08", "1x2", "0xg", "99999999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		assert_int_equal(parse_uint_c(bad[i], 0xffff, &v), -1);
+		assert_int_equal(v, 7);
+	}
+}
+
 static void test_port_and_pid(void **state)
 {
 	uint16_t port;
@@ -124,7 +151,8 @@ static void test_ifname(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uint_range), cmocka_unit_test(test_port_and_pid),
+		cmocka_unit_test(test_uint_range), cmocka_unit_test(test_uint_c),
+		cmocka_unit_test(test_port_and_pid),
 		cmocka_unit_test(test_port_list),  cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_ip_addr),    cmocka_unit_test(test_protocol),
 		cmocka_unit_test(test_ifname),
