@@ -153,6 +153,37 @@ check_acks() {
 }
 
 # bats test_tags=kernel
+@test "--tx: each data segment from the sender's stages to the receiver's copy, one path, exact at every stage" {
+  setup_pair
+  start_server "$SRV4" "$PORT"
+  start_tool - "$TOOL" --json --tx -p "$PORT"
+  flow "$SRV4" "$PORT" "${SIZES[@]}"
+  sleep 0.5
+  stop_tool
+  local tx_path='["tcp_sendmsg_locked","tcp_transmit_skb","net_dev_queue","qdisc_dequeue","net_dev_start_xmit","net_dev_xmit"]'
+  local path stages stage seq0 expect bad
+  path=$(jq -c -n --argjson a "$tx_path" --argjson b "$RX_PATH" '$a + ($b - ["tcp_v6_do_rcv"])')
+  # Every attached stage on the path; qdisc_dequeue only sees devices with a queue (a veth has none).
+  stages=($(start_info | jq -r --argjson path "$path" \
+    '[.stages[] | select(.available) | .stage] as $on | $path[] | select(. as $s | $on | index($s))
+     | select(. != "qdisc_dequeue")'))
+  [[ " ${stages[*]} " == *" net_dev_start_xmit "* ]]
+  seq0=$(data_at net_dev_queue | head -1 | cut -d' ' -f1)
+  expect=$(s=$seq0; for n in "${SIZES[@]}"; do echo "$s $n"; s=$(((s + n) % 4294967296)); done)
+  for stage in "${stages[@]}"; do
+    if [ "$(summary | jq --arg s "$stage" '.stages[$s].inlined')" = true ]; then continue; fi
+    assert_eq "$expect" "$(data_at "$stage")" "segments (seq len) at $stage"
+  done
+  bad=$(events | jq -s -r --argjson path "$path" --argjson lp "$LPORT" \
+    "[.[] | select(.sport == \$lp and .dport == $PORT and .len > 0 and (.stage as \$s | \$path | index(\$s)))]
+     | group_by(.seq)[] | sort_by(.ts_ns)
+     | select((map(.stage as \$s | \$path | index(\$s)) | . != sort) or .[0].since_first_us != 0
+              or (map(.since_first_us) | . != sort) or (.[0].stage | IN(\"netif_receive_skb\")))
+     | .[0].seq")
+  assert_eq "" "$bad" "segments out of path order"
+}
+
+# bats test_tags=kernel
 @test "stages without a tracepoint attach as kprobes where the kernel has them, else are named unavailable" {
   setup_pair
   start_server "$SRV4" "$PORT"
@@ -259,6 +290,7 @@ check_acks() {
   [ "$(jq .events <<<"$s")" -le $((100 * 10)) ]
 }
 
+# bats test_tags=kernel
 @test "a segment with a bad checksum shows up at kfree_skb with the kernel's reason" {
   setup_pair
   start_server "$SRV4" "$PORT"
