@@ -1,6 +1,7 @@
 // tcp-insight: 15 TCP event types (connection life, data, congestion control), every
 // filter applied in the kernel, per-event rows or JSON, and statistics at exit (-T).
 #include <errno.h>
+#include <stddef.h>
 #include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,21 +204,40 @@ static void check_range(const struct range *r, const char *name)
 			    name, r->max);
 }
 
+/* --min-X / --max-X: which range of struct options, the bound, the unit. */
+static const struct bound_opt {
+	int id;
+	const char *name;
+	size_t range; /* offsetof(struct options, ...) */
+	bool is_max;
+	unsigned long long max;
+	const char *unit;
+} bound_opts[] = {
+	{ OPT_MIN_DURATION, "--min-duration", offsetof(struct options, duration_ms), false, MAX_MS, "milliseconds" },
+	{ OPT_MAX_DURATION, "--max-duration", offsetof(struct options, duration_ms), true, MAX_MS, "milliseconds" },
+	{ OPT_MIN_BYTES, "--min-bytes", offsetof(struct options, bytes), false, MAX_BYTES, "bytes" },
+	{ OPT_MAX_BYTES, "--max-bytes", offsetof(struct options, bytes), true, MAX_BYTES, "bytes" },
+	{ OPT_MIN_RTT, "--min-rtt", offsetof(struct options, rtt_us), false, MAX_RTT_US, "microseconds" },
+	{ OPT_MAX_RTT, "--max-rtt", offsetof(struct options, rtt_us), true, MAX_RTT_US, "microseconds" },
+};
+
 static void parse_long_option(int c, struct options *o)
 {
-	switch (c) {
-	case OPT_SPORT: o->sport = cli_port("--sport", optarg); break;
-	case OPT_DPORT: o->dport = cli_port("--dport", optarg); break;
-	case OPT_MIN_DURATION: parse_bound(&o->duration_ms, false, "--min-duration", optarg, MAX_MS, "milliseconds"); break;
-	case OPT_MAX_DURATION: parse_bound(&o->duration_ms, true, "--max-duration", optarg, MAX_MS, "milliseconds"); break;
-	case OPT_MIN_BYTES: parse_bound(&o->bytes, false, "--min-bytes", optarg, MAX_BYTES, "bytes"); break;
-	case OPT_MAX_BYTES: parse_bound(&o->bytes, true, "--max-bytes", optarg, MAX_BYTES, "bytes"); break;
-	case OPT_MIN_RTT: parse_bound(&o->rtt_us, false, "--min-rtt", optarg, MAX_RTT_US, "microseconds"); break;
-	case OPT_MAX_RTT: parse_bound(&o->rtt_us, true, "--max-rtt", optarg, MAX_RTT_US, "microseconds"); break;
-	default:
-		if (!cli_common_option(c, optarg, &o->common, usage))
-			cli_bad_option();
+	for (size_t i = 0; i < sizeof(bound_opts) / sizeof(bound_opts[0]); i++) {
+		const struct bound_opt *b = &bound_opts[i];
+
+		if (b->id == c) {
+			parse_bound((struct range *)((char *)o + b->range), b->is_max, b->name, optarg,
+				    b->max, b->unit);
+			return;
+		}
 	}
+	if (c == OPT_SPORT)
+		o->sport = cli_port("--sport", optarg);
+	else if (c == OPT_DPORT)
+		o->dport = cli_port("--dport", optarg);
+	else if (!cli_common_option(c, optarg, &o->common, usage))
+		cli_bad_option();
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -450,7 +470,8 @@ static int attach_raw(struct tcp_insight *t, struct loader *l)
 static int attach_accept(struct tcp_insight *t, struct loader *l)
 {
 	if (!loader__tracepoint_exists("syscalls", "sys_exit_accept4")) {
-		warn_unavailable(t, TCPI_ACCEPT, "tracepoint syscalls/sys_exit_accept4 missing (CONFIG_FTRACE_SYSCALLS off)");
+		warn_unavailable(t, TCPI_ACCEPT,
+				 "tracepoint syscalls/sys_exit_accept4 missing (CONFIG_FTRACE_SYSCALLS off)");
 		return 0;
 	}
 	if (loader__attach_tp(l, "syscalls", "sys_exit_accept4") ||
