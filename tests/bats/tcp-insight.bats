@@ -134,8 +134,8 @@ total() { events | jq -s "map(select($1) | .$2) | add // 0"; }
 # signature [FILE]: each of our events as a line without its time, sorted (for comparisons).
 signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
 
+# bats test_tags=kernel
 @test "13 IPv4 and 11 IPv6 connections: CONNECT and ACCEPT once each with the caller's PID, CLOSE on both ends" {
-  # bats test_tags=kernel
   start_conns
   start_tool - $TI --json
   finish_conns
@@ -156,8 +156,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   assert_eq 0 "$(tool_out | jq -s 'map(select(.type == "summary"))[0].lost_events')" "lost events"
 }
 
+# bats test_tags=kernel
 @test "RESET from SO_LINGER 0 equals TcpOutRsts; SEND and RECEIVE sum exactly to the bytes each end moved" {
-  # bats test_tags=kernel
   start_conns
   start_tool - $TI --json
   finish_conns
@@ -174,8 +174,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   assert_eq "$(jq -s 'map(.sent) | add' "$t/cli.json")" "$(jq -s 'map(.received) | add' "$t/srv.json")" "bytes the server read"
 }
 
+# bats test_tags=kernel
 @test "loss by nftables: RETRANSMIT equals TcpRetransSegs, FAST_RECOVERY TcpExtTCPSackRecovery, SACK blocks inside the sent range" {
-  # bats test_tags=kernel
   drop_every 47
   start_bulk 4000000
   start_tool - $TI --json
@@ -195,8 +195,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
            (($e.snd_nxt - .end + 4294967296) % 4294967296) > 1073741824)] | length')" "SACK blocks outside the sent range"
 }
 
+# bats test_tags=kernel
 @test "a bulk transfer shows SLOW_START, then CWND_CHANGE, and CONG_AVOID after a loss" {
-  # bats test_tags=kernel
   drop_every 61
   start_bulk 8000000
   start_tool - $TI --json -p "$BULK_PID"
@@ -210,8 +210,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   [ "$(count '.event == "CWND_CHANGE" and .new_cwnd > .old_cwnd')" -gt 0 ]
 }
 
+# bats test_tags=kernel
 @test "WINDOW_UPDATE appears on the receiver as its buffer grows" {
-  # bats test_tags=kernel
   start_bulk 8000000
   start_tool - $TI --json -e 0x1000
   finish_bulk
@@ -220,8 +220,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   assert_eq 0 "$(count ".event == \"WINDOW_UPDATE\" and .pid != $SINK_PID")" "WINDOW_UPDATE on the sender"
 }
 
+# bats test_tags=kernel
 @test "a blackhole longer than the RTO gives TIMEOUT, equal to TcpExtTCPTimeouts" {
-  # bats test_tags=kernel
   start_bulk 2000000 pause
   start_tool - $TI --json
   touch "$BATS_TEST_TMPDIR/bgo"
@@ -236,8 +236,8 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   assert_eq "$n" "$(count ".event == \"TIMEOUT\" and .pid == $BULK_PID and .ca_state == \"Loss\"")" "TIMEOUT rows with the sender's PID, entering Loss"
 }
 
+# bats test_tags=kernel
 @test "RTT_UPDATE values rise above a TBF queueing delay" {
-  # bats test_tags=kernel
   in_ns "$CNS" tc qdisc add dev "$CDEV" root tbf rate 8mbit burst 16kb latency 300ms
   start_bulk 1500000
   start_tool - $TI --json -e 0x100
@@ -307,8 +307,8 @@ lost() { jq -s 'map(select(.type == "summary" or .type == "stats"))[0].lost_even
 TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE SLOW_START
        CONG_AVOID FAST_RECOVERY WINDOW_UPDATE SACK TIMEOUT)
 
+# bats test_tags=kernel
 @test "each mask bit alone yields only its event type, exactly the events all-events tracing shows" {
-  # bats test_tags=kernel
   local t=$BATS_TEST_TMPDIR i
   prepare_everything
   start_named all --json --netns "$SNS"
@@ -323,8 +323,8 @@ TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE
   done
 }
 
+# bats test_tags=kernel
 @test "every filter keeps exactly the matching events, alone and combined (AND; all with --netns)" {
-  # bats test_tags=kernel
   local t=$BATS_TEST_TMPDIR
   prepare_everything
   local -a names=(p c s d sport dport state state7 bytes rtt dur and1 and2)
