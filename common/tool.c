@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "kallsyms.h"
 #include "log.h"
 #include "output.h"
 #include "runtime.h"
@@ -73,6 +74,7 @@ int tool_run(const struct tool_ops *ops, void *self, const struct common_opts *c
 	int rc = 1;
 
 	out_set_json(c->json);
+	kallsyms_use_bpf(!c->print_bpf);
 	if (make_cflags(ops, self, &cf))
 		goto out_free_cflags;
 	if (c->print_bpf) {
