@@ -219,8 +219,10 @@ static __always_inline struct nw_conn *track(u64 sk, u8 role, const struct nw_ow
 	snapshot((const void *)sk, c);
 	if (conns.insert(&sk, c)) {
 		live = conns.lookup(&sk);
-		if (!live)
-			count_total(NW_TOT_NOT_TRACKED); /* --max-conns entries in use */
+		/* --max-conns entries in use: counted once, when it was established (it is
+		 * tracked from a later sent segment once there is room: discover()). */
+		if (!live && role != NW_ROLE_UNKNOWN)
+			count_total(NW_TOT_NOT_TRACKED);
 		return live;
 	}
 	conn_key(c, &key);

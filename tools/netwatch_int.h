@@ -72,7 +72,7 @@ struct netwatch {
 	struct nw_conn *closed;
 	uint8_t *closed_scraped;
 	size_t nclosed, closed_cap;
-	uint64_t closed_dropped; /* -a: oldest closed connections forgotten at the cap */
+	uint64_t closed_dropped; /* closed connections forgotten at the --max-conns cap */
 	struct nw_http_stats http;
 	struct nw_hist hist;
 	uint64_t short_events, packets_seen, errors_seen, http_lines;

@@ -280,9 +280,11 @@ static void render_self(struct mbuf *b, const struct netwatch *nw, size_t nlive)
 		       "Events the kernel could not hand over (ring buffer full) or that came short.");
 	metrics_u64(b, "netwatch_lost_events_total", NULL, 0, lost + nw->short_events);
 	metrics_family(b, "netwatch_connections_evicted_total", "counter",
-		       "Connections not tracked, or forgotten, because --max-conns entries were in use.");
-	metrics_u64(b, "netwatch_connections_evicted_total", NULL, 0,
-		    total(nw, NW_TOT_NOT_TRACKED) + nw->closed_dropped);
+		       "Connections not tracked when established because --max-conns entries were in use (tracked from a later sent segment once there is room).");
+	metrics_u64(b, "netwatch_connections_evicted_total", NULL, 0, total(nw, NW_TOT_NOT_TRACKED));
+	metrics_family(b, "netwatch_closed_connections_dropped_total", "counter",
+		       "Closed connections forgotten before a scrape showed them: more than --max-conns closed between two scrapes (with -a: the oldest beyond --max-conns).");
+	metrics_u64(b, "netwatch_closed_connections_dropped_total", NULL, 0, nw->closed_dropped);
 	metrics_family(b, "netwatch_connections_tracked", "gauge", "Open connections tracked now.");
 	metrics_u64(b, "netwatch_connections_tracked", NULL, 0, nlive);
 	render_programs(b, nw);

@@ -584,3 +584,33 @@ PY
   [ "$(grep -cE '^0x[0-9a-f]+ +[0-9]+ +[0-9]+ +- +[0-9]+ +[0-9]+ +1 +-$' <<<"$rows")" -ge 1 ]
   assert_eq 0 "$(grep -cE '18446744073709|-[0-9]' <<<"$rows")" "wrapped or negative values"
 }
+
+@test "--max-conns: connections beyond it are counted as evicted and tracked once there is room" {
+  start_tool - $TOOL --json --netns "$SNS" -s $PORT4 --max-conns 3 -l $METRICS_PORT
+  # 7 connections held open at once, then closed: only 3 fit in the table.
+  in_ns "$SNS" python3 - $PORT4 <<'PY'
+import socket, sys, threading
+port = int(sys.argv[1])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("10.241.0.2", port)); ls.listen(16)
+cs = [socket.create_connection(("10.241.0.2", port)) for _ in range(7)]
+ss = [ls.accept()[0] for _ in range(7)]
+for c in cs: c.sendall(b"x" * 1013)
+for s in ss:
+    got = 0
+    while got < 1013: got += len(s.recv(65536))
+print("held", flush=True)
+import time; time.sleep(1)
+for s in cs + ss: s.close()
+PY
+  local body
+  body=$(metrics)
+  grep -q '^netwatch_connections_evicted_total [0-9]*$' <<<"$body"
+  stop_tool
+  assert_eq 3 "$(conn_events '.event == "open" and .role == "server"' | wc -l)" "connections tracked when established"
+  assert_eq 4 "$(grep '^netwatch_connections_evicted_total ' <<<"$body" | awk '{print $2}')" "evicted"
+  # Once the first 3 closed, the other 4 are tracked from the next segment they send.
+  assert_eq 4 "$(conn_events '.event == "open" and .role == "unknown"' | wc -l)" "tracked later"
+  assert_eq 7 "$(conn_events ".event == \"close\" and .rx_bytes == $N" | wc -l)" "closed connections with exact bytes"
+  assert_eq 4 "$(grep '^netwatch_closed_connections_dropped_total ' <<<"$body" | awk '{print $2}')" "closed connections beyond --max-conns before a scrape"
+}
