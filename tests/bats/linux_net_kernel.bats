@@ -46,10 +46,12 @@ setup_pair() {
   ip -n "$CLI" neigh replace "$SRV4" lladdr "$srv_mac" dev lkc nud permanent
 }
 
-# start_server ADDR PORT: a server that accepts and reads until each connection closes.
+# start_server ADDR PORT [echo]: a server that accepts and reads until each
+# connection closes (echo: answering one byte per read, for lnk_flow.py --echo).
 start_server() {
-  local out="$BATS_TEST_TMPDIR/server_${1//:/_}_$2"
-  start_bg _ in_ns "$SRV" "$PY" "$HELPERS/tcp_inerrs_server.py" "$1" "$2" >"$out"
+  local out="$BATS_TEST_TMPDIR/server_${1//:/_}_$2" echo=()
+  [ "${3:-}" = echo ] && echo=(--echo)
+  start_bg _ in_ns "$SRV" "$PY" "$HELPERS/tcp_inerrs_server.py" "$1" "$2" "${echo[@]}" >"$out"
   wait_for_line "$out" ready
 }
 
@@ -86,7 +88,7 @@ data_at() {
 check_flow() {
   local ip=$1 srv=$2 cli=$3 stage seq0 expect got
   start_tool - "$TOOL" --json -p "$PORT"
-  flow "$srv" "$PORT" "${SIZES[@]}"
+  flow "$srv" "$PORT" "${SIZES[@]}" --echo
   sleep 0.5
   stop_tool
   assert_eq 0 "$TOOL_STATUS" "exit status"
@@ -141,23 +143,23 @@ check_acks() {
 # bats test_tags=kernel
 @test "an IPv4 flow: each segment at every stage in path order, SEQ steps = sizes, ACK = SEQ + length" {
   setup_pair
-  start_server "$SRV4" "$PORT"
+  start_server "$SRV4" "$PORT" echo
   check_flow 4 "$SRV4" "$CLI4"
 }
 
 # bats test_tags=kernel
 @test "an IPv6 flow: each segment at every stage in path order, SEQ steps = sizes, ACK = SEQ + length" {
   setup_pair
-  start_server "$SRV6" "$PORT"
+  start_server "$SRV6" "$PORT" echo
   check_flow 6 "$SRV6" "$CLI6"
 }
 
 # bats test_tags=kernel
 @test "--tx: each data segment from the sender's stages to the receiver's copy, one path, exact at every stage" {
   setup_pair
-  start_server "$SRV4" "$PORT"
+  start_server "$SRV4" "$PORT" echo
   start_tool - "$TOOL" --json --tx -p "$PORT"
-  flow "$SRV4" "$PORT" "${SIZES[@]}"
+  flow "$SRV4" "$PORT" "${SIZES[@]}" --echo
   sleep 0.5
   stop_tool
   local tx_path='["tcp_sendmsg_locked","tcp_transmit_skb","net_dev_queue","qdisc_dequeue","net_dev_start_xmit","net_dev_xmit"]'
@@ -337,7 +339,7 @@ check_acks() {
 }
 
 @test "SIGINT and SIGTERM: the seed's exit sequence, status 0, nothing left attached" {
-  local sig num ids
+  local sig num ids id i
   for sig in INT TERM; do
     start_tool - "$TOOL" -p "$PORT"
     ids=$(cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
@@ -360,7 +362,12 @@ Detaching probes...
 Cleaning BPF resources...
 Monitoring stopped." "$(cat "$BATS_TEST_TMPDIR/tail")"
     local id
+    # The kernel frees a released program after an RCU grace period: allow it 5 s.
     for id in $ids; do
+      for ((i = 0; i < 50; i++)); do
+        bpftool prog show id "$id" >/dev/null 2>&1 || break
+        sleep 0.1
+      done
       ! bpftool prog show id "$id" >/dev/null 2>&1 || { echo "program $id still loaded" >&2; return 1; }
     done
   done

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A TCP client that sends segments of known sizes, one segment per write.
 
-usage: lnk_flow.py SERVER_ADDR SERVER_PORT SIZE [SIZE...] [--burst N] [--bind ADDR]
+usage: lnk_flow.py SERVER_ADDR SERVER_PORT SIZE [SIZE...] [--burst N] [--bind ADDR] [--echo]
 
 Connects (TCP_NODELAY), then for each SIZE sends SIZE bytes and waits until
-the server has acknowledged them (nothing left unacknowledged) and pauses 0.1 s, so every
-write leaves as one segment of exactly that size. With --burst N, afterwards
+the server has acknowledged them (nothing left unacknowledged), so every
+write leaves as one segment of exactly that size. With --echo (the server
+is tcp_inerrs_server.py --echo) it also waits for the server's one-byte answer: the
+server has read the write, so no two writes share an skb when copied. With --burst N, afterwards
 sends N more writes of the last SIZE without waiting (a burst). Prints one
 JSON line: the client's address and port, and the number of bytes sent.
 """
@@ -33,7 +35,10 @@ def wait_acked(sock):
 
 def main():
     args = sys.argv[1:]
-    burst, bind = 0, None
+    burst, bind, echo = 0, None, False
+    if "--echo" in args:
+        args.remove("--echo")
+        echo = True
     if "--burst" in args:
         i = args.index("--burst")
         burst = int(args[i + 1])
@@ -56,7 +61,8 @@ def main():
         sock.sendall(b"s" * size)
         sent += size
         wait_acked(sock)
-        time.sleep(0.1)  # the server reads it: one segment per skb at the copy too
+        if echo and sock.recv(1) != b"k":
+            sys.exit("no answer from the server")
     for _ in range(burst):
         sock.sendall(b"b" * sizes[-1])
         sent += sizes[-1]
