@@ -397,7 +397,7 @@ static __always_inline bool established(u64 sk)
 static __always_inline void on_segment(u64 skb, struct nw_conn *c, const struct tcp_seg *s,
 				       u8 rx)
 {
-	struct nw_packet_event p = {};
+	struct nw_packet_event p = {}, *stale;
 
 	__sync_fetch_and_add(rx ? &c->counts.rx_packets : &c->counts.tx_packets, 1);
 	count_total(rx ? NW_TOT_RX_PACKETS : NW_TOT_TX_PACKETS);
@@ -419,6 +419,9 @@ static __always_inline void on_segment(u64 skb, struct nw_conn *c, const struct 
 		return;
 	}
 	skb += rx; /* loopback: the sent skb is received before net_dev_xmit */
+	stale = stamping.lookup(&skb);
+	if (stale)
+		submit_packet(stale); /* an earlier segment in this skb never reached its last hook (dropped) */
 	stamping.update(&skb, &p);
 }
 
