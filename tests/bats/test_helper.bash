@@ -179,20 +179,18 @@ link_stat() {
   ip -n "$1" -j -s link show dev "$2" | jq -r ".[0].stats64.$3"
 }
 
-# bpf_prog_ids: IDs of every BPF program loaded on the machine, one per line.
-bpf_prog_ids() { bpftool prog show -j | jq -r '.[].id' | sort -n; }
-
 # tool_prog_ids: IDs of the BPF programs the running tool holds (its fds), one per line;
-# unlike bpf_prog_ids, untouched by other tests loading programs at the same time.
+# untouched by other tests loading programs at the same time.
 tool_prog_ids() { cat /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ {print $2}' | sort -n; }
 
 # prog_alive ID: true while a BPF program with that ID exists.
 prog_alive() { bpftool prog show id "$1" >/dev/null 2>&1; }
 
-# bpf_prog_loads CMD...: runs CMD under strace; prints how many programs it loaded.
+# bpf_prog_loads CMD...: runs CMD under strace; prints how many programs it loaded
+# (refused loads, such as libbpf's feature probes as an unprivileged user, do not count).
 bpf_prog_loads() {
   strace -f -qq -e trace=bpf -o "$BATS_TEST_TMPDIR/strace" "$@" >/dev/null 2>&1 || true
-  grep -c 'BPF_PROG_LOAD' "$BATS_TEST_TMPDIR/strace" || true
+  grep 'BPF_PROG_LOAD' "$BATS_TEST_TMPDIR/strace" | grep -vc '= -1 ' || true
 }
 
 bccnet_teardown() {
