@@ -437,6 +437,8 @@ static __always_inline struct nw_conn *discover(u64 sk, const struct tcp_seg *s)
 {
 	struct sock_tuple t = {};
 
+	if ((FILTER_SPORT && s->sport != FILTER_SPORT) || (FILTER_DPORT && s->dport != FILTER_DPORT))
+		return NULL; /* the cheap test first: sent, so sport is the local port */
 	read_sock_tuple((const void *)sk, &t);
 	if (t.sport != s->sport || t.dport != s->dport || !full_open_state(t.state))
 		return NULL;

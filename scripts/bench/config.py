@@ -141,6 +141,20 @@ TOOLS = {
         "overhead_peer": [SBIN + "tcpretrans-bpfcc"],
         "aggregating": False,
     },
+    "netwatch": {
+        "startup_args": [],
+        "peers": ["tcpstates", "tcplife", "tcpretrans"],
+        "hook_peer": [SBIN + "tcpstates-bpfcc"],
+        "cost": {
+            "(every segment reported)": ["--json"],
+            "-t -x -r (layer times, extra fields, retransmits)": ["-t", "-x", "-r", "--json"],
+            "-s 1 (port filter: nothing tracked)": ["-s", "1", "--json"],
+        },
+        "workload": ["tcp"],
+        "overhead": ["-t", "-x", "-r"],
+        "overhead_peer": [SBIN + "tcpretrans-bpfcc"],
+        "aggregating": False,
+    },
 }
 
 # Full run and --quick run.
