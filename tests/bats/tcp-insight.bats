@@ -134,7 +134,7 @@ total() { events | jq -s "map(select($1) | .$2) | add // 0"; }
 # signature [FILE]: each of our events as a line without its time, sorted (for comparisons).
 signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
 
-# bats test_tags=kernel
+# bats test_tags=kernel,e2e
 @test "13 IPv4 and 11 IPv6 connections: CONNECT and ACCEPT once each with the caller's PID, CLOSE on both ends" {
   start_conns
   start_tool - $TI --json
@@ -195,7 +195,6 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
            (($e.snd_nxt - .end + 4294967296) % 4294967296) > 1073741824)] | length')" "SACK blocks outside the sent range"
 }
 
-# bats test_tags=kernel
 @test "a bulk transfer shows SLOW_START, then CWND_CHANGE, and CONG_AVOID after a loss" {
   drop_every 61
   start_bulk 8000000
@@ -210,7 +209,6 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   [ "$(count '.event == "CWND_CHANGE" and .new_cwnd > .old_cwnd')" -gt 0 ]
 }
 
-# bats test_tags=kernel
 @test "WINDOW_UPDATE appears on the receiver as its buffer grows" {
   start_bulk 8000000
   start_tool - $TI --json -e 0x1000
@@ -236,7 +234,6 @@ signature() { events "$1" | jq -c 'del(.time, .age_ms, .tid)' | sort; }
   assert_eq "$n" "$(count ".event == \"TIMEOUT\" and .pid == $BULK_PID and .ca_state == \"Loss\"")" "TIMEOUT rows with the sender's PID, entering Loss"
 }
 
-# bats test_tags=kernel
 @test "RTT_UPDATE values rise above a TBF queueing delay" {
   in_ns "$CNS" tc qdisc add dev "$CDEV" root tbf rate 8mbit burst 16kb latency 300ms
   start_bulk 1500000
@@ -307,7 +304,6 @@ lost() { jq -s 'map(select(.type == "summary" or .type == "stats"))[0].lost_even
 TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE SLOW_START
        CONG_AVOID FAST_RECOVERY WINDOW_UPDATE SACK TIMEOUT)
 
-# bats test_tags=kernel
 @test "each mask bit alone yields only its event type, exactly the events all-events tracing shows" {
   local t=$BATS_TEST_TMPDIR i
   prepare_everything
@@ -323,7 +319,6 @@ TYPES=(CONNECT ACCEPT SEND RECEIVE RETRANSMIT CLOSE RESET CWND_CHANGE RTT_UPDATE
   done
 }
 
-# bats test_tags=kernel
 @test "every filter keeps exactly the matching events, alone and combined (AND; all with --netns)" {
   local t=$BATS_TEST_TMPDIR
   prepare_everything
