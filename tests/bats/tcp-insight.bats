@@ -95,9 +95,16 @@ start_bulk() {
 }
 
 finish_bulk() {
+  local i
   touch "$BATS_TEST_TMPDIR/bgo"
   wait_exit "$BULK_BG"
   wait_exit "$SINK_BG"
+  # The kernel keeps sending (and retransmitting) after the sender exits, until the
+  # connection is closed: wait for that (bounded) so the tool sees what nstat counts.
+  for ((i = 0; i < 100; i++)); do
+    [ -z "$(in_ns "$CNS" ss -tnH state connected exclude time-wait)" ] && break
+    sleep 0.1
+  done
   assert_eq "$(jq .sent "$BATS_TEST_TMPDIR/bulk.json")" "$(jq .received "$BATS_TEST_TMPDIR/sink.json")" "bytes the sink read"
 }
 
