@@ -28,7 +28,16 @@ mnt tmpfs /dev/shm
 mnt tracefs /sys/kernel/tracing
 mnt debugfs /sys/kernel/debug
 mnt bpf /sys/fs/bpf
+# The checkout may live where the guest puts a tmpfs (a CI clone under /tmp or
+# /root): hold it aside and bind it back at its own path afterwards.
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p /dev/bccnet-src
+mount --bind "$root" /dev/bccnet-src
 for d in /tmp /run /root /var/tmp; do mnt tmpfs "$d" mode=1777; done
+if [ ! -e "$root/scripts/vmtest-init.sh" ]; then
+  mkdir -p "$root"
+  mount --bind /dev/bccnet-src "$root"
+fi
 mkdir -p -m 0700 /tmp/bccnet-cache
 chmod 0700 /root
 ln -sfn /proc/self/fd /dev/fd
