@@ -25,6 +25,7 @@
 #include "sock_tuple.bpf.h"
 #include "sock_fd.bpf.h"
 #include "tcp_badseg.bpf.h"
+#include "tcp_states.bpf.h"
 
 #ifndef FILTER_SPORT
 #define FILTER_SPORT 0 /* local port */
@@ -51,22 +52,7 @@
 #define ERR_SOCK_FROM_PROBE 0 /* -e without rx_sk: the socket from tcp:tcp_probe */
 #endif
 
-/* Stable ABI: include/net/tcp_states.h, enum tcp_ca_state. */
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_TIME_WAIT 6
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
-#define TCP_NEW_SYN_RECV 12
-#define TCP_FIN_WAIT1 4
-#define TCP_FIN_WAIT2 5
-#define TCP_LAST_ACK 9
-#define TCP_CLOSING 11
 #define RCV_SHUTDOWN 1
-#define TCP_CA_RECOVERY 3
-#define TCP_CA_LOSS 4
-#define PROTO_TCP 6
 
 struct nw_owner {
 	u32 pid;

@@ -24,6 +24,7 @@
 #include "tcp-insight.h"
 #include "sock_tuple.bpf.h"
 #include "sock_fd.bpf.h"
+#include "tcp_states.bpf.h"
 
 #ifndef EVENT_MASK
 #define EVENT_MASK TCPI_ALL
@@ -115,15 +116,6 @@
 		       FILTER_DPORT || FILTER_NETNS)
 #define OWNER_FILTERS (FILTER_PID || FILTER_COMM_LEN)
 
-/* Stable ABI: include/net/tcp_states.h (the tracepoints print these numbers). */
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_TIME_WAIT 6
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
-#define TCP_NEW_SYN_RECV 12
-#define PROTO_TCP 6
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
 #define TCPOPT_SACK 5

@@ -21,6 +21,7 @@
 #include "tcp_connection.h"
 #include "sock_tuple.bpf.h"
 #include "sock_fd.bpf.h"
+#include "tcp_states.bpf.h"
 
 #ifndef FILTER_PID
 #define FILTER_PID 0 /* tgid */
@@ -41,12 +42,6 @@
 #define HAVE_DESTROY_TP 1 /* 0: no tcp:tcp_destroy_sock; accept_pending cleaned at CLOSE */
 #endif
 
-/* TCP states: a stable ABI (include/net/tcp_states.h, the tracepoint's print fmt). */
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_CLOSE 7
-#define PROTO_TCP 6
 
 BPF_RINGBUF_OUTPUT(events, 64);
 BPF_HASH(ports, u16, u8, TCPCONN_MAX_PORTS);
