@@ -201,3 +201,19 @@ EOF
   once $TC
   assert_eq "program cache hit " "$(cache_lines)"
 }
+
+# The key holds the running kernel: Debian's 6.1 booted by scripts/vmtest.sh reads this
+# machine's cache directory (read-only over 9p) and compiles its own program.
+@test "another kernel sharing the cache directory misses and compiles its own program" {
+  [ "$(hostname)" != vmtest ] || skip "inside a vmtest guest: no nested QEMU"
+  local dir="/var/cache/bccnet-test-$$-$BATS_TEST_NUMBER" out
+  mkdir -m 0700 "$dir"
+  BCCNET_CACHE_DIR=$dir once "$TC"
+  assert_eq "program cache miss program cache stored " "$(cache_lines)" "host run"
+  out=$("$BCCNET_ROOT/scripts/vmtest.sh" --kernel 6.1 -- env BCCNET_CACHE_DIR="$dir" \
+    "$BCCNET_BIN/$TC" --verbose --duration 0.3 2>&1) || { rm -rf "$dir"; echo "$out" >&2; return 1; }
+  rm -rf "$dir"
+  grep -q 'program cache miss' <<<"$out" || { echo "$out" >&2; return 1; }
+  grep -q '^Tracing TCP connections' <<<"$out"
+  assert_eq 0 "$(grep -c 'program cache hit' <<<"$out")" "hits on 6.1"
+}
