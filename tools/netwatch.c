@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "http_server.h"
 #include "netfmt.h"
-#include "netwatch_int.h"
+#include "netwatch/netwatch_int.h"
 #include "output.h"
 #include "runtime.h"
 #include "tcp_badseg.h"

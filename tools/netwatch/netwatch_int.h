@@ -85,7 +85,7 @@ struct netwatch {
 extern const char *const nw_http_methods[NW_HTTP_METHODS];
 extern const double nw_hist_bounds[NW_HIST_BUCKETS];
 
-/* netwatch_metrics.c: the /metrics text (runs in the exporter's thread). */
+/* netwatch/metrics.c: the /metrics text (runs in the exporter's thread). */
 char *nw_render_metrics(void *self, size_t *len);
 /* Every tracked connection now: the live ones from the kernel map, then the closed ones
  * kept. Returns how many were put in out (at most max). */
@@ -102,7 +102,7 @@ void nw_time_columns(const struct nw_packet_event *p, bool timed, char out[3][24
 /* ns between stamps of timed layer i, or -1 when a stamp is missing. */
 long long nw_layer_ns(const struct nw_packet_event *p, int layer);
 
-/* netwatch_files.c: --data-dir (the original's connects.log, packets.log, err.log). */
+/* netwatch/files.c: --data-dir (the original's connects.log, packets.log, err.log). */
 int nw_files_open(struct nw_files *f, const char *dir);
 void nw_files_packet(struct netwatch *nw, const struct nw_packet_event *p, const char *http);
 void nw_files_error(struct netwatch *nw, const struct nw_error_event *e);
@@ -112,7 +112,7 @@ void nw_files_close(struct nw_files *f);
 /* The original's bytes_to_str ("1.500K"), with room for every value. */
 void nw_bytes_str(uint64_t n, char *buf, size_t len);
 
-/* netwatch_http.c: -i. The HTTP/1.x line that starts in this read/write (joined with
+/* netwatch/http.c: -i. The HTTP/1.x line that starts in this read/write (joined with
  * earlier pieces of the same connection and direction), or false. Counts it. */
 bool nw_http_line(struct netwatch *nw, const struct nw_data_event *d, uint8_t role, char *line,
 		  size_t len);
