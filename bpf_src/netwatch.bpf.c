@@ -203,6 +203,7 @@ static __always_inline struct nw_conn *track(u64 sk, u8 role, const struct nw_ow
 		__builtin_memcpy(c->comm, o->comm, sizeof(c->comm));
 	}
 	snapshot((const void *)sk, c);
+	c->retrans_base = c->extra.total_retrans;
 	if (conns.insert(&sk, c)) {
 		live = conns.lookup(&sk);
 		/* --max-conns entries in use: counted once, when it was established (it is
@@ -549,13 +550,18 @@ RAW_TRACEPOINT_PROBE(skb_copy_datagram_iovec)
 
 /* ---- -r ---- */
 
+/* The kernel's own count (what TcpRetransSegs adds): a retransmitted skb may carry
+ * several segments, and one that failed to leave is counted all the same. */
 RAW_TRACEPOINT_PROBE(tcp_retransmit_skb)
 {
 	u64 sk = ctx->args[0];
 	struct nw_conn *c = conns.lookup(&sk);
+	u32 total;
 
-	if (c)
-		__sync_fetch_and_add(&c->counts.retrans_segs, 1);
+	if (!c)
+		return 0;
+	READ_AT(total, (const void *)sk, OFF_TP_TOTAL_RETRANS);
+	c->counts.retrans_segs = total - c->retrans_base;
 	return 0;
 }
 

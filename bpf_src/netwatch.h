@@ -51,7 +51,7 @@ struct nw_counts {
 	__u64 tx_packets;
 	__u64 fast_retrans;    /* entered Recovery (tcp:tcp_cong_state_set) */
 	__u64 timeout_retrans; /* entered Loss: RTO */
-	__u64 retrans_segs;    /* tcp:tcp_retransmit_skb */
+	__u64 retrans_segs;    /* tcp_sock.total_retrans since tracking began, at tcp:tcp_retransmit_skb */
 	__u64 bad_seq;
 	__u64 bad_csum;
 };
@@ -70,6 +70,8 @@ struct nw_conn {
 	__u8 role;   /* enum nw_role */
 	__u8 fin_acked; /* the peer acknowledged our FIN */
 	__u8 pad[2];
+	__u32 retrans_base; /* tcp_sock.total_retrans when tracking began */
+	__u32 pad2;
 	struct nw_counts counts;
 	struct nw_extra extra;
 };

@@ -119,7 +119,7 @@ static const struct {
 	[CM_OPEN] = { "netwatch_connection_open", "gauge", "1 while the connection is open, 0 once closed (kept until scraped once, or with -a)." },
 	[CM_FAST] = { "netwatch_connection_fast_retransmits_total", "counter", "Times the connection entered fast recovery (-r).", true },
 	[CM_TIMEOUT] = { "netwatch_connection_timeout_retransmits_total", "counter", "Retransmission timeouts of the connection: entered Loss (-r).", true },
-	[CM_RETRANS_SEGS] = { "netwatch_connection_retransmitted_segments_total", "counter", "Retransmitted segments seen by tcp:tcp_retransmit_skb (-r).", true },
+	[CM_RETRANS_SEGS] = { "netwatch_connection_retransmitted_segments_total", "counter", "Segments retransmitted while tracked, as the kernel counts them (TcpRetransSegs), updated at tcp:tcp_retransmit_skb (-r).", true },
 	[CM_RX_PACKETS] = { "netwatch_connection_packets_received_total", "counter", "Segments received on the connection while traced." },
 	[CM_TX_PACKETS] = { "netwatch_connection_packets_sent_total", "counter", "Segments sent on the connection while traced." },
 };
