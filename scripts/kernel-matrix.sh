@@ -38,7 +38,7 @@ for k in $kernels; do
   boot=$(( $(date +%s) - s ))
   s=$(date +%s)
   echo "# mode: ${suite:-whole suite}" >"$tap"
-  scripts/vmtest.sh --kernel "$k" -- sh -c "scripts/kernel-hooks.sh; scripts/kernel-suite.sh --tap $suite" >>"$tap" || true
+  scripts/vmtest.sh --kernel "$k" --timeout 9000 -- sh -c "scripts/kernel-hooks.sh; scripts/kernel-suite.sh --tap $suite" >>"$tap" || true
   printf '# timing: boot %s s, hooks + suite %s s (%s)\n' "$boot" "$(( $(date +%s) - s ))" "$(date -u '+%F %H:%M UTC')" >>"$tap"
 done
 [ "$render" = 1 ] || exit 0
