@@ -655,6 +655,29 @@ uint64_t loader__lost_events(struct loader *l)
 	return value;
 }
 
+int loader__percpu_u64(int fd, uint32_t key, uint64_t *sum, uint64_t *max)
+{
+	int ncpus = libbpf_num_possible_cpus(), err;
+	uint64_t *values, s = 0, m = 0;
+
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	err = loader__map_lookup(fd, &key, values);
+	for (int cpu = 0; !err && cpu < ncpus; cpu++) {
+		s += values[cpu];
+		m = values[cpu] > m ? values[cpu] : m;
+	}
+	free(values);
+	if (sum)
+		*sum = s;
+	if (max)
+		*max = m;
+	return err;
+}
+
 uint64_t loader__prog_misses(struct loader *l)
 {
 	uint64_t misses = 0;

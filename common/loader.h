@@ -62,6 +62,9 @@ int loader__map_next_key(int fd, const void *key, void *next);
  * *count becomes the number read. 0 or -errno. Per-CPU values take one slot per possible
  * CPU, each rounded up to 8 bytes. */
 int loader__map_lookup_batch(int fd, void *keys, void *values, uint32_t *count);
+/* A u64 slot of a per-CPU array over all possible CPUs: *sum their sum, *max the largest
+ * (either may be NULL). 0 or -errno. */
+int loader__percpu_u64(int fd, uint32_t key, uint64_t *sum, uint64_t *max);
 /* Loading is done: a freshly compiled program (or one whose set of loaded
  * functions changed) is stored in the program cache now. */
 void loader__drop_compiler(struct loader *l);

@@ -160,11 +160,6 @@ static int build_cflags(void *self, struct cflags *cf, struct btf_query *btf)
 {
 	struct lnk *t = self;
 
-	t->ncpus = libbpf_num_possible_cpus();
-	if (t->ncpus <= 0) {
-		log_error("cannot read the number of possible CPUs: %s", strerror(-t->ncpus));
-		return -1;
-	}
 	lnk_choose_hooks(t, btf);
 	lnk_load_drop_reasons(t, btf);
 	add_filters(cf, &t->opts, online_cpus());

@@ -40,7 +40,6 @@ struct lnk {
 	char reasons[LNK_MAX_REASONS][LNK_REASON_LEN];
 	uint64_t events, short_events;
 	int counters_fd, latency_fd, latency_max_fd;
-	int ncpus;
 };
 
 /* linux_net_kernel/stages.c: the stage table, the hook that serves each stage on this

@@ -22,22 +22,12 @@ struct stage_stats {
 
 /* Per slot [0, n) of a per-CPU u64 array, the sum over CPUs (or the largest
  * value, with take_max). 0 or -errno. */
-static int read_percpu(const struct lnk *t, int fd, uint32_t n, uint64_t *out, bool take_max)
+static int read_percpu(int fd, uint32_t n, uint64_t *out, bool take_max)
 {
-	uint64_t *values = calloc((size_t)t->ncpus, sizeof(*values));
-	int err = values ? 0 : -ENOMEM;
+	int err = 0;
 
-	for (uint32_t k = 0; !err && k < n; k++) {
-		err = loader__map_lookup(fd, &k, values);
-		out[k] = 0;
-		for (int cpu = 0; !err && cpu < t->ncpus; cpu++) {
-			if (!take_max)
-				out[k] += values[cpu];
-			else if (values[cpu] > out[k])
-				out[k] = values[cpu];
-		}
-	}
-	free(values);
+	for (uint32_t k = 0; !err && k < n; k++)
+		err = loader__percpu_u64(fd, k, take_max ? NULL : &out[k], take_max ? &out[k] : NULL);
 	return err;
 }
 
@@ -89,11 +79,11 @@ static int read_stats(const struct lnk *t, struct stage_stats *stats, uint64_t *
 	int err = hist ? 0 : -ENOMEM;
 
 	if (!err)
-		err = read_percpu(t, t->counters_fd, LNK_COUNTERS, counters, false);
+		err = read_percpu(t->counters_fd, LNK_COUNTERS, counters, false);
 	if (!err)
-		err = read_percpu(t, t->latency_fd, LNK_LATENCY_SLOTS, hist, false);
+		err = read_percpu(t->latency_fd, LNK_LATENCY_SLOTS, hist, false);
 	if (!err)
-		err = read_percpu(t, t->latency_max_fd, LNK_STAGES, maxes, true);
+		err = read_percpu(t->latency_max_fd, LNK_STAGES, maxes, true);
 	for (int s = 0; !err && s < LNK_STAGES; s++)
 		stats[s] = stage_stats_of(counters[s], hist + (size_t)s * LNK_BUCKETS, maxes[s]);
 	free(hist);
@@ -116,7 +106,7 @@ void lnk_print_progress(const struct lnk *t)
 {
 	uint64_t counters[LNK_COUNTERS];
 
-	if (read_percpu(t, t->counters_fd, LNK_COUNTERS, counters, false) == 0)
+	if (read_percpu(t->counters_fd, LNK_COUNTERS, counters, false) == 0)
 		printf("Processed %llu events, %llu errors\r",
 		       (unsigned long long)matched_total(counters),
 		       (unsigned long long)t->short_events);

@@ -170,14 +170,9 @@ static void render_conns(struct mbuf *b, const struct netwatch *nw, const struct
 /* A slot of the per-CPU totals, summed over CPUs. */
 static uint64_t total(const struct netwatch *nw, int slot)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *v = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*v)) : NULL, sum = 0;
-	uint32_t key = (uint32_t)slot;
+	uint64_t sum = 0;
 
-	if (v && loader__map_lookup(nw->totals_fd, &key, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i];
-	free(v);
+	loader__percpu_u64(nw->totals_fd, (uint32_t)slot, &sum, NULL);
 	return sum;
 }
 
