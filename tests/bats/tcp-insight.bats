@@ -71,13 +71,15 @@ finish_conns() {
   wait_exit "$SRV_BG"
 }
 
-# drop_every N: the server's prerouting drops every Nth data segment to BULK_PORT.
+# drop_every N: the server's prerouting drops every Nth data segment to BULK_PORT, from
+# the Nth on: the first N-1 arrive, so a transfer starts in a clean slow start (a first
+# segment lost at once ends slow start before cwnd ever grows, on a slow machine).
 drop_every() {
   in_ns "$CNS" ethtool -K "$CDEV" tso off gso off >/dev/null
   in_ns "$SNS" nft add table inet ti
   in_ns "$SNS" nft add chain inet ti pre '{ type filter hook prerouting priority 0; }'
   in_ns "$SNS" nft add rule inet ti pre tcp dport $BULK_PORT meta length gt 100 \
-    numgen inc mod "$1" == 0 counter drop
+    numgen inc mod "$1" == $(($1 - 1)) counter drop
 }
 
 # start_bulk BYTES [PAUSE]: a sink (tisink) and a sender (tibulk) of BYTES to BULK_PORT.
