@@ -477,10 +477,13 @@ int loader__attach_tp(struct loader *l, const char *category, const char *event)
 	return add_link(l, fd, NULL);
 }
 
-int loader__attach_raw_tp(struct loader *l, const char *func, const char *tp)
+int loader__attach_raw_tp(struct loader *l, const char *tp)
 {
-	int prog = load_prog(l, func, BPF_PROG_TYPE_RAW_TRACEPOINT);
-	int fd;
+	char func[128];
+	int prog, fd;
+
+	snprintf(func, sizeof(func), "raw_tracepoint__%s", tp); /* RAW_TRACEPOINT_PROBE(tp) */
+	prog = load_prog(l, func, BPF_PROG_TYPE_RAW_TRACEPOINT);
 
 	if (prog < 0)
 		return prog;

@@ -26,7 +26,8 @@ struct loader *loader__open(const char *text, char *const *cflags, int ncflags, 
 			    size_t errlen);
 /* TRACEPOINT_PROBE(cat, ev) functions are named tracepoint__<cat>__<ev>. */
 int loader__attach_tp(struct loader *l, const char *category, const char *event);
-int loader__attach_raw_tp(struct loader *l, const char *func, const char *tp);
+/* RAW_TRACEPOINT_PROBE(tp) functions are named raw_tracepoint__<tp>. */
+int loader__attach_raw_tp(struct loader *l, const char *tp);
 int loader__attach_kprobe(struct loader *l, const char *func, const char *kfunc, bool retprobe);
 /* Loads (verifies) a function without attaching it: for paths this kernel cannot attach. */
 int loader__load_only(struct loader *l, const char *func, int prog_type);

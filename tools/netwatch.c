@@ -232,14 +232,11 @@ static int fill_reasons(struct loader *l)
 
 static int attach_raw(struct loader *l, const char *category, const char *tp)
 {
-	char func[96];
-
 	if (!loader__tracepoint_exists(category, tp)) {
 		log_error("tracepoint %s:%s is missing on this kernel", category, tp);
 		return -1;
 	}
-	snprintf(func, sizeof(func), "raw_tracepoint__%s", tp);
-	if (loader__attach_raw_tp(l, func, tp)) {
+	if (loader__attach_raw_tp(l, tp)) {
 		log_error("%s", loader__error(l));
 		return -1;
 	}

@@ -479,13 +479,10 @@ static int measure(void *self, struct loader *l, const struct common_opts *c)
 
 static int attach_hooks(struct loader *l, const bool present[NHOOKS])
 {
-	char func[96];
-
 	for (size_t i = 0; i < NHOOKS; i++) {
 		if (!present[i])
 			continue;
-		snprintf(func, sizeof(func), "raw_tracepoint__%s", hooks[i].tp);
-		if (loader__attach_raw_tp(l, func, hooks[i].tp)) {
+		if (loader__attach_raw_tp(l, hooks[i].tp)) {
 			log_error("%s", loader__error(l));
 			return -1;
 		}

@@ -315,9 +315,9 @@ static int attach_all(void *self, struct loader *l)
 	if (!rc)
 		rc = loader__attach_tp(l, "tcp", "tcp_bad_csum");
 	if (!rc && st->sock_from == TIE_SOCK_FROM_TCP_PROBE)
-		rc = loader__attach_raw_tp(l, "raw_tracepoint__tcp_probe", "tcp_probe");
+		rc = loader__attach_raw_tp(l, "tcp_probe");
 	if (!rc && st->sock_from == TIE_SOCK_FROM_TCP_PROBE)
-		rc = loader__attach_raw_tp(l, "raw_tracepoint__netif_receive_skb", "netif_receive_skb");
+		rc = loader__attach_raw_tp(l, "netif_receive_skb");
 	if (rc)
 		log_error("%s", loader__error(l));
 	return rc ? -1 : 0;

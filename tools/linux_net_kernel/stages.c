@@ -147,8 +147,7 @@ static int attach_stage(struct stage_state *st, const struct stage_def *d, struc
 	int err;
 
 	if (st->hook == HOOK_TP) {
-		snprintf(func, sizeof(func), "raw_tracepoint__%s", d->tp);
-		err = loader__attach_raw_tp(l, func, d->tp);
+		err = loader__attach_raw_tp(l, d->tp);
 	} else if (st->hook == HOOK_KPROBE) {
 		snprintf(func, sizeof(func), "kp_%s", d->name);
 		err = loader__attach_kprobe(l, func, d->kfunc, false);

@@ -149,15 +149,14 @@ static void warn_unavailable(const struct tcp_insight *t, unsigned lost, const c
 static int attach_hook(const struct tcp_insight *t, struct loader *l, size_t i)
 {
 	const struct hook *h = &hooks[i];
-	char func[96], why[160];
+	char why[160];
 
 	if (!t->hook_present[i]) {
 		snprintf(why, sizeof(why), "tracepoint tcp:%s missing in this kernel", h->tp);
 		warn_unavailable(t, h->events, why);
 		return 0;
 	}
-	snprintf(func, sizeof(func), "raw_tracepoint__%s", h->tp);
-	if (loader__attach_raw_tp(l, func, h->tp) == 0)
+	if (loader__attach_raw_tp(l, h->tp) == 0)
 		return 0;
 	log_error("%s", loader__error(l));
 	return -1;
