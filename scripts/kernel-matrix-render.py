@@ -39,6 +39,7 @@ class Run:
     release: str = "?"
     mode: str = ""
     timing: str = ""
+    reruns: list = field(default_factory=list)  # "FILES, N s (date)" of each rerun
     hooks: list = field(default_factory=list)  # (tool, args, hooks)
     files: dict = field(default_factory=dict)  # bats file -> [Result]
 
@@ -60,6 +61,8 @@ def parse(path):
             run.hooks.append(tuple((parts + ["", "", ""])[:3]))
         elif line.startswith("# timing: "):
             run.timing = line[len("# timing: "):]
+        elif line.startswith("# rerun: "):
+            run.reruns.append(line[len("# rerun: "):])
         elif line.startswith("# file: "):
             current = line[len("# file: "):].strip()
             run.files[current] = []
@@ -140,6 +143,8 @@ def main(argv):
     out.append("\n## How long each kernel took\n")
     for name, run in runs:
         out.append(f"- {name} ({run.release}, {run.mode or 'whole suite'}): {run.timing or 'no timing recorded'}")
+        for rerun in run.reruns:
+            out.append(f"  - run again after a fix (`kernel-matrix.sh --files`), replacing the first results: {rerun}")
     print("\n".join(out))
 
 

@@ -9,24 +9,27 @@
 #                                       neither tag runs whole, so no tool goes untested
 #   --tap                               TAP output, each file after a "# file: F" line
 #                                       (scripts/kernel-matrix.sh reads it)
+#   FILE ...                            only these bats files (default: tests/bats/*.bats)
 # Tag a test with a line `# bats test_tags=kernel` (or e2e) right above it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-selection=0 tap=0
+selection=0 tap=0 files=()
 for a in "$@"; do
   case "$a" in
     --selection) selection=1 ;;
     --tap) tap=1 ;;
-    *) echo "kernel-suite.sh: unknown argument '$a' (--selection, --tap)" >&2; exit 2 ;;
+    tests/bats/*.bats) [ -f "$a" ] || { echo "kernel-suite.sh: no such file '$a'" >&2; exit 2; }; files+=("$a") ;;
+    *) echo "kernel-suite.sh: unknown argument '$a' (--selection, --tap, tests/bats/FILE.bats)" >&2; exit 2 ;;
   esac
 done
+[ ${#files[@]} -gt 0 ] || files=(tests/bats/*.bats)
 
 tagged() { grep -Eq '^# bats test_tags=.*\b(kernel|e2e)\b' "$1"; }
 
 rc=0
 echo "# kernel $(uname -r)"
-for f in tests/bats/*.bats; do
+for f in "${files[@]}"; do
   args=()
   if [ "$selection" = 1 ]; then
     if tagged "$f"; then
