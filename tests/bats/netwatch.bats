@@ -445,13 +445,17 @@ need_retrans_hooks() {
   local b_TcpRetransSegs b_TcpExtTCPSackRecovery b_TcpExtTCPRenoRecovery b_TcpExtTCPTimeouts
   local a_TcpRetransSegs a_TcpExtTCPSackRecovery a_TcpExtTCPRenoRecovery a_TcpExtTCPTimeouts
   counters_snapshot b
-  exchange 10.241.0.2 $PORT4 1 1.5 &
+  # The client holds the connection open 3 s after the exchange: connects.log shows it
+  # while it is open (bounded wait; peers start slowly under emulation).
+  exchange 10.241.0.2 $PORT4 1 3 &
   local bg=$! i
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 300; i++)); do
     grep -q 'timeout_retrans="1"' "$dir/connects.log" 2>/dev/null && break
+    kill -0 "$bg" 2>/dev/null || break
     sleep 0.1
   done
-  grep -q 'total_retrans="-",fast_retrans="0",timeout_retrans="1"} 0$' "$dir/connects.log"
+  grep -q 'total_retrans="-",fast_retrans="0",timeout_retrans="1"} 0$' "$dir/connects.log" ||
+    { echo "# connects.log: $(cat "$dir/connects.log")" >&3; return 1; }
   wait "$bg"
   counters_snapshot a
   stop_tool
