@@ -119,9 +119,10 @@ check_family() {
   start_tool - $TOOL --netns "$SNS" -s $PORT4 -l $METRICS_PORT
   exchange 10.241.0.2 $PORT4 1 3 &
   local bg=$! i body
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 300; i++)); do # bounded; peers start slowly under emulation
     body=$(metrics)
     grep -q "netwatch_connection_bytes_received_total{.*comm=\"nwsrv\".*} $N\$" <<<"$body" && break
+    kill -0 "$bg" 2>/dev/null || break
     sleep 0.1
   done
   grep -q "netwatch_connection_bytes_received_total{src=\"10.241.0.2:$PORT4\",dst=\"10.241.0.1:[0-9]*\",pid=\"[0-9]*\",comm=\"nwsrv\",role=\"server\",netns=\"[0-9]*\"} $N\$" <<<"$body"
@@ -150,7 +151,7 @@ check_family() {
   start_tool - $TOOL --netns "$SNS" -s $PORT4 -a -x -l $METRICS_PORT --data-dir "$dir"
   exchange 10.241.0.2 $PORT4 3
   local i
-  for ((i = 0; i < 30; i++)); do
+  for ((i = 0; i < 100; i++)); do
     [ "$(grep -c 'is_server="1"' "$dir/connects.log")" = 3 ] && break
     sleep 0.1
   done
@@ -164,10 +165,11 @@ check_family() {
   local dir=$BATS_TEST_TMPDIR/data names
   mkdir "$dir"
   start_tool - $TOOL --netns "$SNS" -s $PORT4 --data-dir "$dir"
-  exchange 10.241.0.2 $PORT4 1 2 &
+  exchange 10.241.0.2 $PORT4 1 3 & # held open 3 s: connects.log lists open connections
   local bg=$! i
-  for ((i = 0; i < 30; i++)); do
+  for ((i = 0; i < 300; i++)); do # bounded; peers start slowly under emulation
     grep -q "src=\"10.241.0.2:$PORT4\"" "$dir/connects.log" 2>/dev/null && break
+    kill -0 "$bg" 2>/dev/null || break
     sleep 0.1
   done
   names=$(sed 's/="[^"]*"//g' "$dir/connects.log" | sort -u)
@@ -180,14 +182,16 @@ check_family() {
   [ -e "$dir/err.log" ]
   # The same label names with -x -r: only values change.
   start_tool - $TOOL --netns "$SNS" -s $PORT4 -x -r --data-dir "$dir"
-  exchange 10.241.0.2 $PORT4 1 2 &
+  exchange 10.241.0.2 $PORT4 1 3 &
   bg=$!
-  for ((i = 0; i < 30; i++)); do
+  for ((i = 0; i < 300; i++)); do
     grep -q 'cwnd="[0-9]' "$dir/connects.log" 2>/dev/null && break
+    kill -0 "$bg" 2>/dev/null || break
     sleep 0.1
   done
   assert_eq "$names" "$(sed 's/="[^"]*"//g' "$dir/connects.log" | sort -u)" "label names with -x -r"
-  grep -q 'srtt="[0-9]*",duration="[0-9]*",total_retrans="0",fast_retrans="0",timeout_retrans="0"} 0$' "$dir/connects.log"
+  grep -q 'srtt="[0-9]*",duration="[0-9]*",total_retrans="0",fast_retrans="0",timeout_retrans="0"} 0$' "$dir/connects.log" ||
+    { echo "# connects.log: $(cat "$dir/connects.log")" >&3; return 1; }
   wait "$bg"
   stop_tool
 }
