@@ -23,7 +23,7 @@ import struct
 import sys
 import time
 
-WAIT_S = 30
+WAIT_S = 300  # bounded; covers a tool compiling between set-up and go under emulation
 
 
 def set_comm(name):
