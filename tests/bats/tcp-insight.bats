@@ -298,8 +298,20 @@ run_everything() {
   wait_exit "$SINK_BG"
   wait_exit "$CLI_BG"
   wait_exit "$SRV_BG"
-  sleep 0.3
+  quiet "$SNS"
   stop_named
+}
+
+# quiet NS: bounded wait until NS has no connection left but in TIME_WAIT. The kernel sends
+# what the peers wrote after they exit; instances stopped one after the other while it still
+# does (seconds apart under emulation) would each see a different part of the end.
+quiet() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ -z "$(in_ns "$1" ss -tnH state connected exclude time-wait)" ] && break
+    sleep 0.1
+  done
+  sleep 0.3
 }
 
 # comparable FILE [JQ_CONDITION] [EXTRA_FIELDS]: our events (matching the condition) without
