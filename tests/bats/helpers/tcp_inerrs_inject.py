@@ -60,11 +60,12 @@ def with_bad_checksum(pkt):
 
 
 def wait_for_file(path):
-    for _ in range(300):
+    # Bounded at 300 s: under emulation the tool may compile for a minute before the go.
+    for _ in range(3000):
         if os.path.exists(path):
             return
         time.sleep(0.1)
-    sys.exit("no " + path + " after 30 s")
+    sys.exit("no " + path + " after 300 s")
 
 
 def main():
