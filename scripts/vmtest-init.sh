@@ -28,6 +28,7 @@ mnt tmpfs /dev/shm
 mnt tracefs /sys/kernel/tracing
 mnt debugfs /sys/kernel/debug
 mnt bpf /sys/fs/bpf
+mnt cgroup2 /sys/fs/cgroup # as systemd mounts it: tcp_bytes --cgroupmap tests need it
 # The checkout may live where the guest puts a tmpfs (a CI clone under /tmp or
 # /root): hold it aside and bind it back at its own path afterwards.
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -3,7 +3,7 @@
 
 server COMM PIDFILE GOFILE COUNT BYTES ADDR:PORT...
     listens on every ADDR:PORT ([v6]:port for IPv6) with a backlog of COUNT,
-    writes its PID to PIDFILE, waits (at most 300 s) for GOFILE, then accepts
+    writes its PID to PIDFILE, waits (bounded: peerlib.GO_WAIT_S) for GOFILE, then accepts
     COUNT connections on each listener (most of them already reset by the
     peer, so the kernel has cleared their local port), reads up to BYTES from
     each (what the peer sent before its reset), closes them, prints
@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
+from peerlib import await_file, endpoint, listen_all, set_comm, write_pid
 
 LINGER_0 = struct.pack("ii", 1, 0)
 
@@ -56,8 +56,7 @@ def server(comm, pidfile, gofile, count, nbytes, endpoints):
     set_comm(comm)
     listeners = listen_all(endpoints, count)
     write_pid(pidfile)
-    if not wait_for(gofile, 300):  # bounded; slow under emulation
-        return 1
+    await_file(gofile)
     deadline = time.monotonic() + 300
     done = [accept_all(s, count, nbytes, deadline) for s in listeners]
     print(json.dumps({"accepted": [a for a, _ in done], "received": sum(r for _, r in done)}),

@@ -2,6 +2,7 @@
 import ctypes
 import os
 import socket
+import sys
 import time
 
 PR_SET_NAME = 15
@@ -31,13 +32,19 @@ def write_pid(path):
     write_file(path, "%d\n" % os.getpid())
 
 
-def wait_for(path, seconds):
-    """Bounded wait for a file to exist; True if it does."""
-    for _ in range(int(seconds * 10)):
-        if os.path.exists(path):
-            return True
+# A peer's go comes once every tool the test starts has attached: under emulation on a busy
+# machine that can take many minutes (tcp-insight.bats starts 16 instances, each compiling).
+GO_WAIT_S = 1800
+
+
+def await_file(path, seconds=GO_WAIT_S):
+    """Bounded wait for a file to exist; the peer exits (status 1, saying so) when it does
+    not: going on without its go would make traffic before the tools trace."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            sys.exit("no %s after %d s" % (path, seconds))
         time.sleep(0.1)
-    return False
 
 
 def listen_all(endpoints, backlog):

@@ -16,34 +16,14 @@ fanout: writes its PID to --pidfile, waits for --go, then opens --conns
 All set their comm with --comm. Every wait is bounded.
 """
 import argparse
-import ctypes
 import os
 import socket
 import struct
 import sys
-import time
 
-WAIT_S = 300  # bounded; covers a tool compiling between set-up and go under emulation
+from peerlib import GO_WAIT_S, await_file, set_comm, write_file
 
-
-def set_comm(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
-
-
-def write_file(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
-def wait_for_file(path):
-    deadline = time.monotonic() + WAIT_S
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            sys.exit("timed out waiting for " + path)
-        time.sleep(0.02)
+WAIT_S = 300  # bounded: one step of a transfer under emulation
 
 
 def make_blocking(sock):
@@ -76,7 +56,7 @@ def server(a):
     udp.bind((host, port))
     udp.settimeout(WAIT_S)
     write_file(a.ready, "%d %d\n" % (os.getpid(), port))
-    tcp.settimeout(WAIT_S)
+    tcp.settimeout(GO_WAIT_S + WAIT_S)  # the client connects after its go
     conn, _ = tcp.accept()
     make_blocking(conn)
     recv_exactly(conn, a.up)
@@ -90,7 +70,7 @@ def server(a):
 def client(a):
     af, host = family_and_host(a.family)
     write_file(a.pidfile, "%d\n" % os.getpid())
-    wait_for_file(a.go)
+    await_file(a.go)
     sock = socket.create_connection((host, a.port), timeout=WAIT_S)
     make_blocking(sock)
     write_file(a.portfile, "%d\n" % sock.getsockname()[1])
@@ -105,14 +85,14 @@ def client(a):
     recv_exactly(sock, a.down, socket.MSG_PEEK)
     recv_exactly(sock, a.down)
     write_file(a.done, "done\n")
-    wait_for_file(a.release)
+    await_file(a.release)
     sock.close()
 
 
 def fanout(a):
     af, host = family_and_host(a.family)
     write_file(a.pidfile, "%d\n" % os.getpid())
-    wait_for_file(a.go)
+    await_file(a.go)
     lsn = socket.socket(af, socket.SOCK_STREAM)
     lsn.bind((host, 0))
     lsn.listen(a.conns)

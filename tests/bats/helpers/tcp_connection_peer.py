@@ -6,7 +6,7 @@ server COMM PIDFILE COUNT ADDR:PORT...
     once listening, accepts COUNT connections in all (alternately with the
     accept4() and the accept() system call), then exits.
 client COMM PIDFILE GOFILE COUNT ADDR:PORT...
-    writes its PID to PIDFILE, waits (at most 30 s) for GOFILE to exist, then
+    writes its PID to PIDFILE, waits (bounded: peerlib.GO_WAIT_S) for GOFILE to exist, then
     makes COUNT connections to each ADDR:PORT, printing one JSON line per
     connection ({"ip", "saddr", "sport", "daddr", "dport"}), and closes them.
 Both do their socket calls in a second thread, so the thread ID that calls
@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
+from peerlib import GO_WAIT_S, await_file, endpoint, listen_all, set_comm, write_pid
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -39,7 +39,7 @@ def server(comm, pidfile, count, endpoints):
     listeners = listen_all(endpoints, 128)
     write_pid(pidfile)
     accepted = []
-    deadline = time.monotonic() + 360  # the client waits up to 300 s for its go
+    deadline = time.monotonic() + GO_WAIT_S + 60  # the client waits for its go first
     while len(accepted) < count and time.monotonic() < deadline:
         ready, _, _ = select.select(listeners, [], [], 1)
         for s in ready:
@@ -52,8 +52,7 @@ def server(comm, pidfile, count, endpoints):
 def client(comm, pidfile, gofile, count, endpoints):
     set_comm(comm)
     write_pid(pidfile)
-    if not wait_for(gofile, 300):  # bounded; the tool may compile for a minute under emulation
-        return 1
+    await_file(gofile)
     conns = []
     for family, addr, port in endpoints:
         for _ in range(count):

@@ -30,6 +30,8 @@ import time
 
 from scapy.all import IP, TCP, AsyncSniffer, Ether, IPv6, Raw, conf, raw, sendp
 
+from peerlib import await_file
+
 conf.verb = 0
 
 
@@ -59,21 +61,12 @@ def with_bad_checksum(pkt):
     return pkt
 
 
-def wait_for_file(path):
-    # Bounded at 300 s: under emulation the tool may compile for a minute before the go.
-    for _ in range(3000):
-        if os.path.exists(path):
-            return
-        time.sleep(0.1)
-    sys.exit("no " + path + " after 300 s")
-
-
 def main():
     iface, server, rport = sys.argv[1], sys.argv[2], int(sys.argv[3])
     n_long, n_short, n_oow, n_old = (int(x) for x in sys.argv[4:8])
     if len(sys.argv) > 8:
         print(json.dumps({"pid": os.getpid()}), flush=True)
-        wait_for_file(sys.argv[8])
+        await_file(sys.argv[8])
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     sock = socket.create_connection((server, rport), timeout=5)
     laddr, lport = sock.getsockname()[:2]

@@ -9,7 +9,7 @@ server COMM PIDFILE COUNT ADDR:PORT...
     connection is still up, closes. Prints one JSON line per connection:
     {"sport", "dport", "received", "sent", "reset"} (its own view: sport local).
 client COMM PIDFILE GOFILE COUNTS LINGER0 ADDR:PORT...
-    writes its PID, waits (300 s at most) for GOFILE, then makes COUNTS[k] connections
+    writes its PID, waits (bounded: peerlib.GO_WAIT_S) for GOFILE, then makes COUNTS[k] connections
     to the k-th ADDR:PORT (COUNTS: comma-separated); connection i sends 1000 + 37 * i bytes in two writes, shuts down
     its sending side and reads the answer; the first LINGER0 connections of each
     endpoint instead close at once with SO_LINGER 0 (an abortive close: a RST).
@@ -22,8 +22,8 @@ bulk-server COMM PIDFILE ADDR:PORT [RCVBUF]
     RCVBUF is given, to make the window matter); prints {"received": N}.
 bulk-client COMM PIDFILE GOFILE BYTES ADDR:PORT [PAUSEDIR]
     waits for GOFILE, sends BYTES in 64 KiB writes, closes; prints {"sport", "sent"}.
-    With PAUSEDIR: after half of BYTES it creates PAUSEDIR/half and waits (300 s at
-    most) for PAUSEDIR/resume before sending the rest.
+    With PAUSEDIR: after half of BYTES it creates PAUSEDIR/half and waits (bounded) for
+    PAUSEDIR/resume before sending the rest.
 """
 import json
 import os
@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 
-from peerlib import endpoint, listen_all, set_comm, wait_for, write_pid
+from peerlib import GO_WAIT_S, await_file, endpoint, listen_all, set_comm, write_pid
 
 
 def read_all(c):
@@ -71,7 +71,7 @@ def server(comm, pidfile, count, endpoints):
     listeners = listen_all(endpoints, 256)
     write_pid(pidfile)
     done = 0
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + GO_WAIT_S + 300  # the clients wait for their go first
     while done < count and time.monotonic() < deadline:
         ready, _, _ = select.select(listeners, [], [], 1)
         for s in ready:
@@ -110,7 +110,7 @@ def one_connection(family, addr, port, i, linger0):
 def client(comm, pidfile, gofile, counts, linger0, endpoints):
     set_comm(comm)
     write_pid(pidfile)
-    wait_for(gofile, 300)
+    await_file(gofile)
     for (family, addr, port), count in zip(endpoints, counts):
         for i in range(count):
             row = one_connection(family, addr, port, i, i < linger0)
@@ -142,13 +142,13 @@ def send_bytes(c, nbytes):
 def bulk_client(comm, pidfile, gofile, nbytes, ep, pausedir):
     set_comm(comm)
     write_pid(pidfile)
-    wait_for(gofile, 300)
+    await_file(gofile)
     c = connected(*ep)
     sport = c.getsockname()[1]
     sent = send_bytes(c, nbytes // 2)
     if pausedir:
         write_pid(pausedir + "/half")
-        wait_for(pausedir + "/resume", 300)
+        await_file(pausedir + "/resume")
     sent += send_bytes(c, nbytes - sent)
     c.shutdown(socket.SHUT_WR)
     read_all(c)
