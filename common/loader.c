@@ -761,6 +761,8 @@ void loader__drop_compiler(struct loader *l)
 	}
 	progcache_path(l->cache_dir, l->key, path, sizeof(path));
 	note("program cache stored %s", path);
+	if (progcache_prune(l->cache_dir, PC_MAX_ENTRIES) > 0)
+		note("program cache: least recently used entries removed (%d kept)", PC_MAX_ENTRIES);
 }
 
 const char *loader__error(const struct loader *l) { return l ? l->err : "out of memory"; }

@@ -1,11 +1,13 @@
 #include "progcache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PC_MAGIC "BCCNETPC"
@@ -350,6 +352,8 @@ int progcache_load(const char *dir, const uint8_t key[DIGEST_LEN], struct pc_ent
 	}
 	rc = check_owner(&st, path, err, errlen);
 	n = rc ? rc : read_all(fd, (size_t)st.st_size, &buf);
+	if (n >= 0)
+		futimens(fd, NULL); /* used now: the last to be evicted (a read-only cache keeps its times) */
 	close(fd);
 	if (n < 0)
 		return rc ? rc : -EBADMSG;
@@ -404,4 +408,74 @@ int progcache_store(const char *dir, const uint8_t key[DIGEST_LEN], const struct
 	}
 	free(buf);
 	return rc;
+}
+
+/* ---- eviction: the least recently used entries beyond a bound ---- */
+
+struct pc_aged {
+	struct timespec used; /* mtime: stored or last loaded */
+	char name[2 * DIGEST_LEN + 8];
+};
+
+static bool is_entry_name(const char *name)
+{
+	return strlen(name) == 2 * DIGEST_LEN + 5 && strcmp(name + 2 * DIGEST_LEN, ".prog") == 0;
+}
+
+static int older_first(const void *a, const void *b)
+{
+	const struct timespec *x = &((const struct pc_aged *)a)->used;
+	const struct timespec *y = &((const struct pc_aged *)b)->used;
+
+	if (x->tv_sec != y->tv_sec)
+		return x->tv_sec < y->tv_sec ? -1 : 1;
+	return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* The directory's entries with their last use: how many, or -errno. */
+static int list_entries(const char *dir, struct pc_aged **out)
+{
+	DIR *d = opendir(dir);
+	struct pc_aged *v = NULL, *grown;
+	struct dirent *de;
+	struct stat st;
+	int n = 0, cap = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!is_entry_name(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			grown = realloc(v, (size_t)cap * sizeof(*v));
+			if (!grown)
+				break; /* prune among those listed */
+			v = grown;
+		}
+		v[n].used = st.st_mtim;
+		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}
+
+int progcache_prune(const char *dir, int keep)
+{
+	struct pc_aged *v = NULL;
+	int n = list_entries(dir, &v), removed = 0;
+	char path[4096];
+
+	if (n > keep) {
+		qsort(v, (size_t)n, sizeof(*v), older_first);
+		for (int i = 0; i < n - keep; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, v[i].name);
+			removed += unlink(path) == 0;
+		}
+	}
+	free(v);
+	return n < 0 ? n : removed;
 }

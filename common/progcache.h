@@ -22,6 +22,8 @@
 #define PC_MAX_FUNCS 64
 #define PC_NAME_LEN 128
 #define PC_DEFAULT_DIR "/var/cache/bccnet"
+/* Entries kept (3-80 KB each): each new filter value is a new entry; the least recently used go. */
+#define PC_MAX_ENTRIES 256
 
 struct pc_map {
 	char name[PC_NAME_LEN];
@@ -77,5 +79,8 @@ int progcache_load(const char *dir, const uint8_t key[DIGEST_LEN], struct pc_ent
 int progcache_store(const char *dir, const uint8_t key[DIGEST_LEN], const struct pc_entry *e,
 		    char *err, size_t errlen);
 void progcache_path(const char *dir, const uint8_t key[DIGEST_LEN], char *path, size_t len);
+/* Removes the least recently used entries (stored or loaded: their mtime) beyond keep;
+ * the number removed, or -errno. Other files in dir are left alone. */
+int progcache_prune(const char *dir, int keep);
 
 #endif

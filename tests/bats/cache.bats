@@ -202,6 +202,31 @@ EOF
   assert_eq "program cache hit " "$(cache_lines)"
 }
 
+# mtime_of FILE: its modification time, seconds since the epoch.
+mtime_of() { stat -c %Y "$1"; }
+
+@test "the cache keeps its 256 most recently used entries: a store removes the least recently used, a hit counts as a use" {
+  local mine i hex old=978307200 # 2001-01-01
+  once $TC
+  mine=$(entries)
+  for ((i = 0; i < 256; i++)); do # older than any real use, the first the oldest
+    printf -v hex '%064x' "$i"
+    echo x >"$BCCNET_CACHE_DIR/$hex.prog"
+    touch -d "@$((old + 60 * i))" "$BCCNET_CACHE_DIR/$hex.prog"
+  done
+  touch -d "@$old" "$BCCNET_CACHE_DIR/notes.txt"
+  touch -d "@$((old - 86400))" "$mine" # the oldest of all, until it is used
+  once $TC
+  assert_eq "program cache hit " "$(cache_lines)" "second run"
+  [ "$(mtime_of "$mine")" -gt $((old + 60 * 256)) ] || { echo "a hit left the entry's time at $(mtime_of "$mine")" >&2; return 1; }
+  once $TC -P 23312 # a new entry: 258, two beyond the bound
+  assert_eq "program cache miss program cache stored " "$(cache_lines)" "new filter value"
+  grep -q 'least recently used entries removed (256 kept)' <<<"$stderr"
+  assert_eq 256 "$(entries | wc -l)" "entries"
+  assert_eq "" "$(ls "$BCCNET_CACHE_DIR" | grep -E '^0{63}[01]\.prog$')" "the two least recently used"
+  [ -e "$BCCNET_CACHE_DIR/$(printf '%064x' 2).prog" ] && [ -e "$mine" ] && [ -e "$BCCNET_CACHE_DIR/notes.txt" ]
+}
+
 # The key holds the running kernel: Debian's 6.1 booted by scripts/vmtest.sh reads this
 # machine's cache directory (read-only over 9p) and compiles its own program.
 @test "another kernel sharing the cache directory misses and compiles its own program" {
