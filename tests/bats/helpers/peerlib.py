@@ -3,6 +3,7 @@ import ctypes
 import os
 import socket
 import sys
+import threading
 import time
 
 PR_SET_NAME = 15
@@ -57,3 +58,23 @@ def listen_all(endpoints, backlog):
         s.listen(backlog)
         listeners.append(s)
     return listeners
+
+
+def in_second_thread(fn, *args):
+    """fn(*args) in a second thread, so that the socket calls' thread ID differs from the
+    PID (as in a server with worker threads); its exit status. A sys.exit() there ends
+    the peer as it would in the main thread (threads otherwise drop it silently)."""
+    status = [1]
+
+    def body():
+        try:
+            status[0] = fn(*args)
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr, flush=True)
+            status[0] = e.code if isinstance(e.code, int) else 1
+
+    worker = threading.Thread(target=body)
+    worker.start()
+    worker.join()
+    return status[0]

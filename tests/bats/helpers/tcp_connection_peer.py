@@ -17,10 +17,10 @@ import json
 import select
 import socket
 import sys
-import threading
 import time
 
-from peerlib import GO_WAIT_S, await_file, endpoint, listen_all, set_comm, write_pid
+from peerlib import (GO_WAIT_S, await_file, endpoint, in_second_thread, listen_all, set_comm,
+                     write_pid)
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -75,13 +75,5 @@ def run(argv):
     return client(argv[2], argv[3], argv[4], int(argv[5]), [endpoint(e) for e in argv[6:]])
 
 
-def main(argv):
-    result = []
-    worker = threading.Thread(target=lambda: result.append(run(argv)))
-    worker.start()
-    worker.join()
-    return result[0] if result else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(in_second_thread(run, sys.argv))

@@ -31,10 +31,10 @@ import select
 import socket
 import struct
 import sys
-import threading
 import time
 
-from peerlib import GO_WAIT_S, await_file, endpoint, listen_all, set_comm, write_pid
+from peerlib import (GO_WAIT_S, await_file, endpoint, in_second_thread, listen_all, set_comm,
+                     write_pid)
 
 
 def read_all(c):
@@ -170,13 +170,5 @@ def run(argv):
                        argv[7] if len(argv) > 7 else None)
 
 
-def main(argv):
-    result = []
-    worker = threading.Thread(target=lambda: result.append(run(argv)))
-    worker.start()
-    worker.join()
-    return result[0] if result else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(in_second_thread(run, sys.argv))
