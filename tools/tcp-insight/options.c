@@ -115,22 +115,36 @@ static void check_range(const struct tcpi_range *r, const char *name)
 			    name, r->max);
 }
 
-/* --min-X / --max-X: which range of struct tcpi_options, the bound, the unit. */
+/* --min-X / --max-X: the bound, its largest value and unit. */
 static const struct bound_opt {
 	int id;
 	const char *name;
-	size_t range; /* offsetof(struct tcpi_options, ...) */
 	bool is_max;
 	unsigned long long max;
 	const char *unit;
 } bound_opts[] = {
-	{ OPT_MIN_DURATION, "--min-duration", offsetof(struct tcpi_options, duration_ms), false, MAX_MS, "milliseconds" },
-	{ OPT_MAX_DURATION, "--max-duration", offsetof(struct tcpi_options, duration_ms), true, MAX_MS, "milliseconds" },
-	{ OPT_MIN_BYTES, "--min-bytes", offsetof(struct tcpi_options, bytes), false, MAX_BYTES, "bytes" },
-	{ OPT_MAX_BYTES, "--max-bytes", offsetof(struct tcpi_options, bytes), true, MAX_BYTES, "bytes" },
-	{ OPT_MIN_RTT, "--min-rtt", offsetof(struct tcpi_options, rtt_us), false, MAX_RTT_US, "microseconds" },
-	{ OPT_MAX_RTT, "--max-rtt", offsetof(struct tcpi_options, rtt_us), true, MAX_RTT_US, "microseconds" },
+	{ OPT_MIN_DURATION, "--min-duration", false, MAX_MS, "milliseconds" },
+	{ OPT_MAX_DURATION, "--max-duration", true, MAX_MS, "milliseconds" },
+	{ OPT_MIN_BYTES, "--min-bytes", false, MAX_BYTES, "bytes" },
+	{ OPT_MAX_BYTES, "--max-bytes", true, MAX_BYTES, "bytes" },
+	{ OPT_MIN_RTT, "--min-rtt", false, MAX_RTT_US, "microseconds" },
+	{ OPT_MAX_RTT, "--max-rtt", true, MAX_RTT_US, "microseconds" },
 };
+
+/* The range a --min-X / --max-X option bounds. */
+static struct tcpi_range *range_of(struct tcpi_options *o, int id)
+{
+	switch (id) {
+	case OPT_MIN_DURATION:
+	case OPT_MAX_DURATION:
+		return &o->duration_ms;
+	case OPT_MIN_BYTES:
+	case OPT_MAX_BYTES:
+		return &o->bytes;
+	default:
+		return &o->rtt_us;
+	}
+}
 
 static void parse_long_option(int c, struct tcpi_options *o)
 {
@@ -138,8 +152,7 @@ static void parse_long_option(int c, struct tcpi_options *o)
 		const struct bound_opt *b = &bound_opts[i];
 
 		if (b->id == c) {
-			parse_bound((struct tcpi_range *)((char *)o + b->range), b->is_max, b->name, optarg,
-				    b->max, b->unit);
+			parse_bound(range_of(o, c), b->is_max, b->name, optarg, b->max, b->unit);
 			return;
 		}
 	}
