@@ -274,8 +274,11 @@ EOF
 @test "console output keeps the original layout and number formatting" {
   sink "$NB"
   wait_quiet "$NA" "$A"
+  # 23 frames of 142 bytes, all inside the one 3 s interval: the sender is up before the go
+  start_bg UDP_BG ip netns exec "$NA" python3 "$TRAFFIC" udp 10.232.0.2 $PORT 47000 23 100 "$BATS_TEST_TMPDIR/go" >/dev/null
   start_tool "$NA" $NT -n "$A" -i 3 --duration 3
-  udp "$NA" 10.232.0.2 47000 23 100  # 23 frames of 142 bytes
+  touch "$BATS_TEST_TMPDIR/go"
+  wait_exit "$UDP_BG"
   wait_tool
   assert_eq 0 "$TOOL_STATUS" "exit status"
 

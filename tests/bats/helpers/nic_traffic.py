@@ -2,9 +2,11 @@
 """Traffic for the nic_throughput tests.
 
 usage:
-  nic_traffic.py udp DST DPORT FIRST_SPORT FLOWS SIZE
+  nic_traffic.py udp DST DPORT FIRST_SPORT FLOWS SIZE [GOFILE]
       one datagram of SIZE payload bytes from each of FLOWS source ports
-      (FIRST_SPORT, FIRST_SPORT+1, ...), so the flows hash onto several queues
+      (FIRST_SPORT, FIRST_SPORT+1, ...), so the flows hash onto several queues;
+      with GOFILE, sockets first, then a bounded wait for GOFILE, then the datagrams
+      (all inside a short window, whatever Python's start-up took)
   nic_traffic.py sink PORT READY_FILE
       a UDP socket on [::]:PORT (IPv4 and IPv6) that keeps what arrives, so no
       ICMP port-unreachable answers add traffic; writes READY_FILE once bound
@@ -24,6 +26,8 @@ import struct
 import sys
 import time
 
+from peerlib import await_file
+
 SIOCETHTOOL = 0x8946
 ETHTOOL_SET = {"tso": 0x1F, "gro": 0x2C}  # ETHTOOL_STSO, ETHTOOL_SGRO
 
@@ -32,12 +36,17 @@ def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def udp(dst, dport, first_sport, flows, size):
-    sent = 0
+def udp(dst, dport, first_sport, flows, size, gofile=None):
+    socks = []
     for i in range(flows):
-        with socket.socket(family_of(dst), socket.SOCK_DGRAM) as s:
-            s.bind(("", first_sport + i))
-            sent += s.sendto(b"u" * size, (dst, dport)) == size
+        s = socket.socket(family_of(dst), socket.SOCK_DGRAM)
+        s.bind(("", first_sport + i))
+        socks.append(s)
+    if gofile:
+        await_file(gofile)
+    sent = sum(s.sendto(b"u" * size, (dst, dport)) == size for s in socks)
+    for s in socks:
+        s.close()
     print(json.dumps({"datagrams": sent, "payload_bytes": size}))
 
 
@@ -97,7 +106,7 @@ def feature(dev, name, state):
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "udp":
-        udp(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]))
+        udp(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]), *args[5:6])
     elif cmd == "sink":
         sink(int(args[0]), args[1])
     elif cmd == "tcp-server":
